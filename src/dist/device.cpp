@@ -1,6 +1,7 @@
 #include "hemeplm/dist/device.hpp"
 
 #include <cstdio>
+#include <string>
 
 #ifdef HEMEPLM_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -45,10 +46,10 @@ DeviceReport query_devices() {
   for (int d = 0; d < count; ++d) {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
-    char line[256];
-    std::snprintf(line, sizeof line, "%s (sm_%d%d, %.1f GiB)", p.name, p.major, p.minor,
-                  static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
-    r.devices.emplace_back(line);
+    char memory[32];
+    std::snprintf(memory, sizeof memory, "%.1f GiB", static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+    r.devices.push_back(std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
+                        memory + ")");
   }
   if (r.devices.empty()) r.problem = "no CUDA device visible";
 #else
