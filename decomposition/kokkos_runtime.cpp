@@ -1,7 +1,6 @@
 #include "hemeplm/decomposition/kokkos_runtime.hpp"
 
 #include <Kokkos_Core.hpp>
-
 #include <string>
 
 namespace hemeplm::decomposition {

@@ -30,7 +30,8 @@ void print_program_help(std::ostream& out, const std::vector<std::unique_ptr<Com
          "large systems with an equivariant diffusion model, decomposed over MPI ranks and GPUs.\n\n"
          "Usage: hemeplm <command> [options]        (under MPI: mpirun -n N hemeplm <command> ...)\n"
          "       hemeplm --help | --version\n\nCommands:\n";
-  for (const auto& c : commands) out << "  " << c->name() << std::string(12 - std::strlen(c->name()), ' ') << c->summary() << '\n';
+  for (const auto& c : commands)
+    out << "  " << c->name() << std::string(12 - std::strlen(c->name()), ' ') << c->summary() << '\n';
   out << "\nEvery command takes --help for its options and --config FILE for an INI file of the same\n"
          "options (command-line values override the file). Errors print one line on stderr and exit\n"
          "with status 2 for bad input or options, 1 for anything else.\n";
@@ -49,7 +50,8 @@ void print_version(std::ostream& out) {
       << "  Kokkos:   " << decomposition::KokkosRuntime::description() << '\n'
       << "  gemmi:    " << gemmi_version() << '\n'
       << "  RDKit:    " << rdkit_version() << '\n'
-      << "  CUDA:     " << (devices.cuda_built ? "runtime " + devices.cuda_runtime_version : std::string("not built")) << '\n'
+      << "  CUDA:     "
+      << (devices.cuda_built ? "runtime " + devices.cuda_runtime_version : std::string("not built")) << '\n'
       << "  NCCL:     " << (devices.nccl_built ? devices.nccl_version : std::string("not built")) << '\n';
 }
 

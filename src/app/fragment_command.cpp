@@ -50,17 +50,23 @@ FragmentSettings read_settings(const po::variables_map& o, const RunContext& con
 
 void print_table(std::ostream& out, const dc::Plan& plan, const System& system, double seconds) {
   out << std::fixed << std::setprecision(3);
-  out << "scheme " << plan.scheme << ": " << plan.fragments.size() << " fragments of " << plan.atom_count << " atoms ("
-      << plan.residue_count << " residues), " << plan.domains.count << " domains (edge cut " << plan.domains.edge_cut
-      << "), " << plan.ranks << " ranks, imbalance " << dc::imbalance(plan.rank_cost) << ", " << seconds << " s\n\n";
+  out << "scheme " << plan.scheme << ": " << plan.fragments.size() << " fragments of " << plan.atom_count
+      << " atoms (" << plan.residue_count << " residues), " << plan.domains.count << " domains (edge cut "
+      << plan.domains.edge_cut << "), " << plan.ranks << " ranks, imbalance " << dc::imbalance(plan.rank_cost)
+      << ", " << seconds << " s\n\n";
 
   // Per rank: how much work and how much of it is buffer (redundant) work.
   out << "  rank  fragments  core atoms  buffer atoms       cost  share\n";
-  const double total = std::max(1.0, [&] { double t = 0; for (double c : plan.rank_cost) t += c; return t; }());
+  const double total = std::max(1.0, [&] {
+    double t = 0;
+    for (double c : plan.rank_cost) t += c;
+    return t;
+  }());
   for (int r = 0; r < plan.ranks; ++r) {
     long fragments = 0, core = 0, buffer = 0;
     for (const auto& f : plan.fragments)
-      if (f.rank == r) ++fragments, core += static_cast<long>(f.core.size()), buffer += static_cast<long>(f.buffer.size());
+      if (f.rank == r)
+        ++fragments, core += static_cast<long>(f.core.size()), buffer += static_cast<long>(f.buffer.size());
     out << std::setw(6) << r << std::setw(11) << fragments << std::setw(12) << core << std::setw(14) << buffer
         << std::setw(11) << std::setprecision(0) << plan.rank_cost[r] << std::setw(6) << std::setprecision(1)
         << 100.0 * plan.rank_cost[r] / total << "%\n";
@@ -75,11 +81,12 @@ void print_table(std::ostream& out, const dc::Plan& plan, const System& system, 
       const Residue& a = system.residues[f.residues.front()];
       const Residue& b = system.residues[f.residues.back()];
       residues = system.chains[a.chain].name + ":" + a.name + std::to_string(a.seq);
-      if (f.residues.size() > 1) residues += "-" + b.name + std::to_string(b.seq) + " (" + std::to_string(f.residues.size()) + ")";
+      if (f.residues.size() > 1)
+        residues += "-" + b.name + std::to_string(b.seq) + " (" + std::to_string(f.residues.size()) + ")";
     }
-    out << std::setw(6) << f.id << std::setw(6) << f.rank << "  " << std::left << std::setw(12) << dc::to_string(f.kind)
-        << std::setw(26) << residues.substr(0, 25) << std::right << std::setw(6) << f.core.size() << std::setw(8)
-        << f.buffer.size() << std::setw(7) << f.caps.size() << '\n';
+    out << std::setw(6) << f.id << std::setw(6) << f.rank << "  " << std::left << std::setw(12)
+        << dc::to_string(f.kind) << std::setw(26) << residues.substr(0, 25) << std::right << std::setw(6)
+        << f.core.size() << std::setw(8) << f.buffer.size() << std::setw(7) << f.caps.size() << '\n';
   }
   if (plan.fragments.size() > kListed)
     out << "   ... " << plan.fragments.size() - kListed << " more (write them all with --out plan.json)\n";
@@ -88,7 +95,9 @@ void print_table(std::ostream& out, const dc::Plan& plan, const System& system, 
 class FragmentCommand final : public Command {
  public:
   const char* name() const override { return "fragment"; }
-  const char* summary() const override { return "split a system into fragments, domains and a rank plan (plan.json)"; }
+  const char* summary() const override {
+    return "split a system into fragments, domains and a rank plan (plan.json)";
+  }
   const char* usage() const override {
     return "STRUCTURE [--ligand FILE]... [--scheme denoise|ai2bmd] [--ranks N] [--core-residues K] "
            "[--buffer ANGSTROM] [--domains K] [--out plan.json] [--json]";
@@ -96,27 +105,32 @@ class FragmentCommand final : public Command {
   void add_options(po::options_description& options) const override {
     po::positional_options_description unused;
     add_structure_options(options, unused);
-    options.add_options()
-      ("scheme", po::value<std::string>()->default_value("denoise")->value_name("NAME"),
-       "denoise: overlapping core+buffer fragments for the decomposed sampler; "
-       "ai2bmd: capped dipeptides and ACE-NME units (2n-1 per chain of n residues)")
-      ("ranks", po::value<int>()->value_name("N"), "number of ranks to plan for (default: the MPI ranks of this run)")
-      ("core-residues", po::value<int>()->default_value(8)->value_name("K"), "consecutive residues per fragment core (denoise)")
-      ("buffer", po::value<double>()->default_value(8.0)->value_name("ANGSTROM"), "buffer radius around each core (denoise)")
-      ("blend", po::value<double>()->default_value(2.0)->value_name("ANGSTROM"),
-       "width over which blending weights fall from 1 to 0 past the core; 0 = hard partition (denoise)")
-      ("domains", po::value<int>()->default_value(8)->value_name("K"), "domains of the residue contact graph (METIS)")
-      ("out", po::value<std::string>()->value_name("FILE"), "write the plan (JSON, see docs/plan-format.md)")
-      ("json", po::bool_switch(), "print a JSON summary instead of tables");
+    options.add_options()("scheme", po::value<std::string>()->default_value("denoise")->value_name("NAME"),
+                          "denoise: overlapping core+buffer fragments for the decomposed sampler; "
+                          "ai2bmd: capped dipeptides and ACE-NME units (2n-1 per chain of n residues)")(
+        "ranks", po::value<int>()->value_name("N"),
+        "number of ranks to plan for (default: the MPI ranks of this run)")(
+        "core-residues", po::value<int>()->default_value(8)->value_name("K"),
+        "consecutive residues per fragment core (denoise)")(
+        "buffer", po::value<double>()->default_value(8.0)->value_name("ANGSTROM"),
+        "buffer radius around each core (denoise)")(
+        "blend", po::value<double>()->default_value(2.0)->value_name("ANGSTROM"),
+        "width over which blending weights fall from 1 to 0 past the core; 0 = hard partition (denoise)")(
+        "domains", po::value<int>()->default_value(8)->value_name("K"),
+        "domains of the residue contact graph (METIS)")("out", po::value<std::string>()->value_name("FILE"),
+                                                        "write the plan (JSON, see docs/plan-format.md)")(
+        "json", po::bool_switch(), "print a JSON summary instead of tables");
   }
   void add_positionals(po::positional_options_description& positionals) const override {
     positionals.add("structure", 1);
   }
   const char* epilog() const override {
     return "Examples:\n"
-           "  hemeplm fragment inputs/example/complex.pdb --ligand inputs/example/ligand.sdf --ranks 2 --out plan.json\n"
+           "  hemeplm fragment inputs/example/complex.pdb --ligand inputs/example/ligand.sdf --ranks 2 --out "
+           "plan.json\n"
            "  hemeplm fragment chignolin_capped.pdb --scheme ai2bmd --json\n"
-           "The plan lists, per fragment, its rank, core and buffer atoms (global indices in input order) and\n"
+           "The plan lists, per fragment, its rank, core and buffer atoms (global indices in input order) "
+           "and\n"
            "blending weights that sum to 1 over the fragments holding each atom.\n";
   }
   int run(const po::variables_map& options, const RunContext& context) const override {
@@ -128,23 +142,22 @@ class FragmentCommand final : public Command {
     const auto start = std::chrono::steady_clock::now();
     const System system = load_validated_system(options);
 
-    dc::Plan plan;
-    plan.scheme = settings.scheme;
-    plan.atom_count = system.atom_count();
-    plan.residue_count = system.residue_count();
-    plan.denoise = settings.denoise;
-    plan.fragments = settings.scheme == "ai2bmd" ? dc::make_ai2bmd_fragments(system)
-                                                 : dc::make_denoise_fragments(system, settings.denoise);
-    if (settings.ranks > static_cast<int>(plan.fragments.size()))
-      throw UsageError("--ranks " + std::to_string(settings.ranks) + " exceeds the " +
-                       std::to_string(plan.fragments.size()) + " fragments of this system");
-    plan.domains = dc::partition_domains(system, settings.domains);
-    dc::estimate_costs(plan.fragments, dc::find_neighbors(system.positions, plan.cost_cutoff, system.box));
-    plan.ranks = settings.ranks;
-    plan.rank_cost = dc::assign_ranks(plan.fragments, settings.ranks);
+    dc::PlanOptions plan_options;
+    plan_options.scheme = settings.scheme;
+    plan_options.ranks = settings.ranks;
+    plan_options.denoise = settings.denoise;
+    plan_options.domains = settings.domains;
+    const dc::Plan plan = dc::make_plan(system, plan_options);
+    // The library lowers the default domain count on small systems; a count the user asked for is
+    // honoured or refused.
+    if (!options["domains"].defaulted() && plan.domain_options.count < settings.domains.count)
+      throw UsageError("--domains " + std::to_string(settings.domains.count) + " exceeds the " +
+                       std::to_string(plan.domain_options.count) +
+                       " residues that can be pooled into domains");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-    if (!settings.out.empty()) write_file_atomically(settings.out, dc::plan_to_json(plan, system).dump() + "\n");
+    if (!settings.out.empty())
+      write_file_atomically(settings.out, dc::plan_to_json(plan, system).dump() + "\n");
 
     if (settings.json) {
       ordered_json j;
@@ -161,7 +174,8 @@ class FragmentCommand final : public Command {
         total += f.core.size() + f.buffer.size();
       }
       j["largest_fragment_atoms"] = largest;
-      j["mean_fragment_atoms"] = plan.fragments.empty() ? 0.0 : static_cast<double>(total) / plan.fragments.size();
+      j["mean_fragment_atoms"] =
+          plan.fragments.empty() ? 0.0 : static_cast<double>(total) / plan.fragments.size();
       j["seconds"] = seconds;
       j["plan"] = settings.out.empty() ? ordered_json(nullptr) : ordered_json(settings.out);
       *context.out << j.dump(2) << '\n';
@@ -176,6 +190,8 @@ class FragmentCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_fragment_command() { return std::make_unique<FragmentCommand>(); }
+std::unique_ptr<Command> make_fragment_command() {
+  return std::make_unique<FragmentCommand>();
+}
 
 }  // namespace hemeplm::app

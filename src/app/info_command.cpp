@@ -38,7 +38,8 @@ ordered_json box_json(const Box& box) {
 ordered_json summarize(const System& s) {
   ordered_json j;
   j["file"] = s.sources.empty() ? "" : s.sources.front();
-  j["ligand_files"] = ordered_json(std::vector<std::string>(s.sources.begin() + (s.sources.empty() ? 0 : 1), s.sources.end()));
+  j["ligand_files"] = ordered_json(
+      std::vector<std::string>(s.sources.begin() + (s.sources.empty() ? 0 : 1), s.sources.end()));
   j["atoms"] = s.atom_count();
   j["residues"] = s.residue_count();
   j["chains"] = s.chains.size();
@@ -79,14 +80,19 @@ ordered_json summarize(const System& s) {
 }
 
 void print_table(std::ostream& out, const ordered_json& j) {
-  auto row = [&](const char* key, const std::string& value) { out << std::left << std::setw(16) << key << value << '\n'; };
+  auto row = [&](const char* key, const std::string& value) {
+    out << std::left << std::setw(16) << key << value << '\n';
+  };
   row("file", j["file"].get<std::string>());
   for (const auto& l : j["ligand_files"]) row("ligand file", l.get<std::string>());
   row("atoms", std::to_string(j["atoms"].get<int>()));
-  row("hydrogens", j["hydrogens"].get<bool>() ? "present (" + std::to_string(j["hydrogen_count"].get<int>()) + ")" : "absent");
+  row("hydrogens", j["hydrogens"].get<bool>()
+                       ? "present (" + std::to_string(j["hydrogen_count"].get<int>()) + ")"
+                       : "absent");
   row("residues", std::to_string(j["residues"].get<int>()));
   std::string kinds;
-  for (const auto& [k, v] : j["residue_kinds"].items()) kinds += (kinds.empty() ? "" : ", ") + k + " " + std::to_string(v.get<int>());
+  for (const auto& [k, v] : j["residue_kinds"].items())
+    kinds += (kinds.empty() ? "" : ", ") + k + " " + std::to_string(v.get<int>());
   row("  by kind", kinds);
   row("chains", std::to_string(j["chains"].get<int>()));
   row("molecules", std::to_string(j["molecules"].get<int>()));
@@ -94,22 +100,24 @@ void print_table(std::ostream& out, const ordered_json& j) {
   row("models", std::to_string(j["models"].get<int>()));
   row("formal charge", std::to_string(j["formal_charge"].get<int>()));
   std::string elements;
-  for (const auto& [k, v] : j["elements"].items()) elements += (elements.empty() ? "" : " ") + k + std::to_string(v.get<int>());
+  for (const auto& [k, v] : j["elements"].items())
+    elements += (elements.empty() ? "" : " ") + k + std::to_string(v.get<int>());
   row("elements", elements);
   if (j["box"].is_null()) {
     row("box", "none (not periodic)");
   } else {
     std::ostringstream b;
     b << std::fixed << std::setprecision(3) << j["box"]["lengths"][0].get<double>() << " x "
-      << j["box"]["lengths"][1].get<double>() << " x " << j["box"]["lengths"][2].get<double>() << " Å, angles "
-      << std::setprecision(2) << j["box"]["angles"][0].get<double>() << " " << j["box"]["angles"][1].get<double>()
-      << " " << j["box"]["angles"][2].get<double>();
+      << j["box"]["lengths"][1].get<double>() << " x " << j["box"]["lengths"][2].get<double>()
+      << " Å, angles " << std::setprecision(2) << j["box"]["angles"][0].get<double>() << " "
+      << j["box"]["angles"][1].get<double>() << " " << j["box"]["angles"][2].get<double>();
     row("box", b.str());
   }
   if (j["ligands"].empty()) row("ligands", "none");
   for (const auto& l : j["ligands"])
-    row("ligand", l["name"].get<std::string>() + " (" + std::to_string(l["atoms"].get<int>()) + " atoms, chain " +
-                      l["chain"].get<std::string>() + ", from " + l["source"].get<std::string>() + ")");
+    row("ligand", l["name"].get<std::string>() + " (" + std::to_string(l["atoms"].get<int>()) +
+                      " atoms, chain " + l["chain"].get<std::string>() + ", from " +
+                      l["source"].get<std::string>() + ")");
 }
 
 ordered_json devices_json(MPI_Comm comm) {
@@ -137,13 +145,16 @@ ordered_json devices_json(MPI_Comm comm) {
 class InfoCommand final : public Command {
  public:
   const char* name() const override { return "info"; }
-  const char* summary() const override { return "describe a structure (atoms, residues, ligands, bonds, box) or the devices"; }
+  const char* summary() const override {
+    return "describe a structure (atoms, residues, ligands, bonds, box) or the devices";
+  }
   const char* usage() const override { return "STRUCTURE [--ligand FILE]... [--json] | --devices [--json]"; }
   void add_options(po::options_description& options) const override {
     po::positional_options_description unused;
     add_structure_options(options, unused);
     options.add_options()("json", po::bool_switch(), "print one JSON object instead of a table")(
-        "devices", po::bool_switch(), "describe the CUDA devices and NCCL this build can use, and self-test them");
+        "devices", po::bool_switch(),
+        "describe the CUDA devices and NCCL this build can use, and self-test them");
   }
   void add_positionals(po::positional_options_description& positionals) const override {
     positionals.add("structure", 1);
@@ -162,11 +173,18 @@ class InfoCommand final : public Command {
         if (json) {
           *context.out << j.dump(2) << '\n';
         } else {
-          *context.out << "CUDA:    " << (j["cuda_built"].get<bool>() ? "runtime " + j["cuda_runtime"].get<std::string>() : "not built") << '\n'
-                       << "NCCL:    " << (j["nccl_built"].get<bool>() ? j["nccl"].get<std::string>() : "not built") << '\n';
+          *context.out << "CUDA:    "
+                       << (j["cuda_built"].get<bool>() ? "runtime " + j["cuda_runtime"].get<std::string>()
+                                                       : "not built")
+                       << '\n'
+                       << "NCCL:    "
+                       << (j["nccl_built"].get<bool>() ? j["nccl"].get<std::string>() : "not built") << '\n';
           for (const auto& d : j["devices"]) *context.out << "device:  " << d.get<std::string>() << '\n';
-          if (j.contains("self_test")) *context.out << "self-test on device " << j["bound_device"] << ": " << j["self_test"].get<std::string>() << '\n';
-          if (!j["problem"].get<std::string>().empty()) *context.out << "no GPU:  " << j["problem"].get<std::string>() << '\n';
+          if (j.contains("self_test"))
+            *context.out << "self-test on device " << j["bound_device"] << ": "
+                         << j["self_test"].get<std::string>() << '\n';
+          if (!j["problem"].get<std::string>().empty())
+            *context.out << "no GPU:  " << j["problem"].get<std::string>() << '\n';
         }
       }
       return 0;
@@ -189,6 +207,8 @@ class InfoCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_info_command() { return std::make_unique<InfoCommand>(); }
+std::unique_ptr<Command> make_info_command() {
+  return std::make_unique<InfoCommand>();
+}
 
 }  // namespace hemeplm::app

@@ -39,7 +39,8 @@ po::variables_map parse_command_line(const Command& command, const std::vector<s
         // Values already stored from the command line take precedence over the file's.
         po::store(po::parse_config_file(in, options, /*allow_unregistered=*/false), vm);
       } catch (const po::error& e) {
-        throw InputError(path, std::string(e.what()) + " (keys are the long options of '" + where + " --help')");
+        throw InputError(path,
+                         std::string(e.what()) + " (keys are the long options of '" + where + " --help')");
       }
     }
     po::notify(vm);
@@ -70,7 +71,11 @@ void check_range(const char* name, T value, T lo, T hi) {
 }
 }  // namespace
 
-void require_range(const char* name, double value, double lo, double hi) { check_range(name, value, lo, hi); }
-void require_range(const char* name, int value, int lo, int hi) { check_range(name, value, lo, hi); }
+void require_range(const char* name, double value, double lo, double hi) {
+  check_range(name, value, lo, hi);
+}
+void require_range(const char* name, int value, int lo, int hi) {
+  check_range(name, value, lo, hi);
+}
 
 }  // namespace hemeplm::app

@@ -11,7 +11,8 @@ namespace hemeplm::app {
 
 /// Parses argv (argv[0] is the command name) for `command`. Sets `help` instead of validating
 /// required options when --help is given. Throws UsageError with a one-line message.
-po::variables_map parse_command_line(const Command& command, const std::vector<std::string>& args, bool& help);
+po::variables_map parse_command_line(const Command& command, const std::vector<std::string>& args,
+                                     bool& help);
 
 /// The full --help text of a command.
 std::string command_help(const Command& command);

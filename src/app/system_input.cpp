@@ -13,7 +13,8 @@ namespace {
 constexpr double kOverlapDistance = 0.3;
 }  // namespace
 
-void add_structure_options(po::options_description& options, po::positional_options_description& positionals) {
+void add_structure_options(po::options_description& options,
+                           po::positional_options_description& positionals) {
   options.add_options()("structure", po::value<std::string>()->value_name("FILE"),
                         "receptor or whole system: PDB (.pdb/.ent) or mmCIF (.cif/.mmcif), optionally .gz")(
       "ligand", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
@@ -36,10 +37,11 @@ System load_validated_system(const po::variables_map& options) {
     std::snprintf(distance, sizeof distance, "%.3f", norm(system.positions[j] - system.positions[i]));
     const std::string more =
         overlaps.size() > 1 ? " (and " + std::to_string(overlaps.size() - 1) + " more pairs)" : std::string();
-    throw InputError(system.sources[system.origins[j].source],
-                     system.origins[j].line > 0 ? line_record(system.origins[j].line) : "atom " + std::to_string(j + 1),
-                     "atom is " + std::string(distance) + " Å from " + system.describe_atom(i) +
-                         ": duplicated or overlapping atoms" + more);
+    throw InputError(
+        system.sources[system.origins[j].source],
+        system.origins[j].line > 0 ? line_record(system.origins[j].line) : "atom " + std::to_string(j + 1),
+        "atom is " + std::string(distance) + " Å from " + system.describe_atom(i) +
+            ": duplicated or overlapping atoms" + more);
   }
   return system;
 }

@@ -5,7 +5,8 @@
 namespace hemeplm {
 
 std::string one_line(std::string text) {
-  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
@@ -19,6 +20,8 @@ InputError::InputError(const std::string& file, const std::string& record, const
 InputError::InputError(const std::string& file, const std::string& problem)
     : Error(file + ": " + problem, 2), file_(file) {}
 
-std::string line_record(long line_number) { return "line " + std::to_string(line_number); }
+std::string line_record(long line_number) {
+  return "line " + std::to_string(line_number);
+}
 
 }  // namespace hemeplm

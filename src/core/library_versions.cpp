@@ -2,11 +2,16 @@
 
 #include <GraphMol/RDKitBase.h>
 #include <RDGeneral/versions.h>
+
 #include <gemmi/version.hpp>
 
 namespace hemeplm {
 
-std::string gemmi_version() { return GEMMI_VERSION; }
-std::string rdkit_version() { return RDKit::rdkitVersion; }
+std::string gemmi_version() {
+  return GEMMI_VERSION;
+}
+std::string rdkit_version() {
+  return RDKit::rdkitVersion;
+}
 
 }  // namespace hemeplm

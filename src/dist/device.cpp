@@ -16,7 +16,9 @@ namespace hemeplm::dist {
 std::string device_self_test_cuda(int device);  // device_self_test.cu
 
 namespace {
-std::string cuda_version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+std::string cuda_version_string(int v) {
+  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
 }  // namespace
 #endif
 
@@ -36,7 +38,8 @@ DeviceReport query_devices() {
   int runtime = 0, driver = 0;
   cudaRuntimeGetVersion(&runtime);
   r.cuda_runtime_version = cuda_version_string(runtime);
-  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) r.cuda_driver_version = cuda_version_string(driver);
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
+    r.cuda_driver_version = cuda_version_string(driver);
   int count = 0;
   if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
     r.problem = std::string("no usable CUDA device: ") + cudaGetErrorString(e);
@@ -47,9 +50,10 @@ DeviceReport query_devices() {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
     char memory[32];
-    std::snprintf(memory, sizeof memory, "%.1f GiB", static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
-    r.devices.push_back(std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
-                        memory + ")");
+    std::snprintf(memory, sizeof memory, "%.1f GiB",
+                  static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+    r.devices.push_back(std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) +
+                        ", " + memory + ")");
   }
   if (r.devices.empty()) r.problem = "no CUDA device visible";
 #else

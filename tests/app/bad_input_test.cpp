@@ -40,7 +40,8 @@ void expect_clean_failure(const std::string& structure, const std::string& ligan
   const CommandResult r = run_command(argv);
   EXPECT_EQ(r.exit_status, 2) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "stderr must be one line:\n" << r.err;
-  for (const auto& e : expect) EXPECT_NE(r.err.find(e), std::string::npos) << "'" << e << "' not in: " << r.err;
+  for (const auto& e : expect)
+    EXPECT_NE(r.err.find(e), std::string::npos) << "'" << e << "' not in: " << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_FALSE(std::filesystem::exists(plan)) << "an output file was written";
 }
@@ -116,7 +117,8 @@ TEST_F(BadPdb, UnknownExtension) {
 
 TEST_F(BadPdb, GarbledMmcif) {
   const std::string cif =
-      "data_test\nloop_\n_atom_site.group_PDB\n_atom_site.id\n_atom_site.type_symbol\n_atom_site.label_atom_id\n"
+      "data_test\nloop_\n_atom_site.group_PDB\n_atom_site.id\n_atom_site.type_symbol\n_atom_site.label_atom_"
+      "id\n"
       "_atom_site.label_comp_id\n_atom_site.label_asym_id\n_atom_site.label_seq_id\n_atom_site.Cartn_x\n"
       "_atom_site.Cartn_y\n_atom_site.Cartn_z\n_atom_site.auth_seq_id\n_atom_site.auth_asym_id\n"
       "ATOM 1 N N GLY A 1 1.000 2.000 3.000 1 A\n"
@@ -138,7 +140,8 @@ TEST_F(BadSdf, TruncatedRecord) {
 
 TEST_F(BadSdf, GarbledAtomLine) {
   lines_[6].replace(0, 10, "    4.9x12");
-  expect_clean_failure(kComplex, dir_.write("garbled.sdf", join_lines(lines_)), {}, {"garbled.sdf", "line 7"});
+  expect_clean_failure(kComplex, dir_.write("garbled.sdf", join_lines(lines_)), {},
+                       {"garbled.sdf", "line 7"});
 }
 
 TEST_F(BadSdf, WithoutThreeDimensionalCoordinates) {
@@ -165,7 +168,7 @@ TEST(BadOptions, OutOfRangeValues) {
       {{"--buffer", "-1"}, "--buffer"},
       {{"--blend", "9"}, "--blend"},  // wider than the 8 Å buffer
       {{"--ranks", "0"}, "--ranks"},
-      {{"--ranks", "100000"}, "--ranks"},
+      {{"--ranks", "100000"}, "ranks but only"},
       {{"--domains", "0"}, "--domains"},
       {{"--domains", "5000"}, "domains"},
       {{"--scheme", "voronoi"}, "--scheme"},

@@ -39,7 +39,8 @@ TEST(Cli, EveryCommandHasHelp) {
 }
 
 TEST(Cli, UnknownCommandAndOptionExitWithTwo) {
-  for (const auto& args : std::vector<std::vector<std::string>>{{"frobnicate"}, {"info", kComplex, "--no-such-option"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"frobnicate"}, {"info", kComplex, "--no-such-option"}}) {
     std::vector<std::string> argv{hemeplm_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto r = run_command(argv);
@@ -76,7 +77,9 @@ TEST(Info, DevicesReportsHonestlyWithoutGpu) {
   const auto r = run_command({hemeplm_binary(), "info", "--devices", "--json"});
   ASSERT_EQ(r.exit_status, 0) << r.err;
   const json j = json::parse(r.out);
-  if (j["devices"].empty()) EXPECT_FALSE(j["problem"].get<std::string>().empty());
+  if (j["devices"].empty()) {
+    EXPECT_FALSE(j["problem"].get<std::string>().empty());
+  }
 }
 
 TEST(Fragment, JsonSummaryAndPlanFile) {
@@ -121,17 +124,20 @@ TEST(Fragment, ConfigFileSuppliesOptionsAndCommandLineWins) {
   TempDir dir;
   const std::string config = dir.write("fragment.ini",
                                        "# hemeplm fragment settings\n"
-                                       "ligand = " + kLigand + "\n"
-                                       "core-residues = 5\n"
-                                       "ranks = 3\n"
-                                       "json = true\n");
+                                       "ligand = " +
+                                           kLigand +
+                                           "\n"
+                                           "core-residues = 5\n"
+                                           "ranks = 3\n"
+                                           "json = true\n");
   const auto from_file = run_command({hemeplm_binary(), "fragment", kComplex, "--config", config});
   ASSERT_EQ(from_file.exit_status, 0) << from_file.err;
   const json a = json::parse(from_file.out);
   EXPECT_EQ(a["ranks"], 3);
   EXPECT_EQ(a["atoms"], 434);  // the ligand came from the file
 
-  const auto overridden = run_command({hemeplm_binary(), "fragment", kComplex, "--config", config, "--ranks", "2"});
+  const auto overridden =
+      run_command({hemeplm_binary(), "fragment", kComplex, "--config", config, "--ranks", "2"});
   ASSERT_EQ(overridden.exit_status, 0) << overridden.err;
   EXPECT_EQ(json::parse(overridden.out)["ranks"], 2);
 }
@@ -147,14 +153,16 @@ TEST(Fragment, UnknownConfigKeyIsAnError) {
 
 TEST(Fragment, Ai2bmdOnCappedChignolin) {
   HEMEPLM_REQUIRE_SHARED_DATA(pdb, "chignolin_cln025_capped_vac.pdb");
-  const auto r = run_command({hemeplm_binary(), "fragment", pdb, "--scheme", "ai2bmd", "--ranks", "1", "--domains", "2", "--json"});
+  const auto r = run_command(
+      {hemeplm_binary(), "fragment", pdb, "--scheme", "ai2bmd", "--ranks", "1", "--domains", "2", "--json"});
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["fragments"], 19);
 }
 
 TEST(Fragment, Ai2bmdOnTrpCage) {
   HEMEPLM_REQUIRE_SHARED_DATA(pdb, "trpcage_1l2y_nmr.pdb");
-  const auto r = run_command({hemeplm_binary(), "fragment", pdb, "--scheme", "ai2bmd", "--ranks", "1", "--domains", "2", "--json"});
+  const auto r = run_command(
+      {hemeplm_binary(), "fragment", pdb, "--scheme", "ai2bmd", "--ranks", "1", "--domains", "2", "--json"});
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["fragments"], 39);
 }

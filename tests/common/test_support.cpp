@@ -67,6 +67,9 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_seco
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     close(out_pipe[0]), close(err_pipe[0]), close(out_pipe[1]), close(err_pipe[1]);
+    // CI runs as root, which OpenMPI's mpiexec refuses without both variables; other MPIs ignore them.
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -82,7 +85,8 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_seco
   char buf[65536];
   bool timed_out = false;
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -116,6 +120,8 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_seco
   return result;
 }
 
-std::string hemeplm_binary() { return HEMEPLM_BINARY; }
+std::string hemeplm_binary() {
+  return HEMEPLM_BINARY;
+}
 
 }  // namespace hemeplm::test

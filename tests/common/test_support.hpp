@@ -17,8 +17,8 @@ std::string shared_data(const std::string& name);
 std::string source_file(const std::string& relative);
 
 /// Skips the current test with a clear message when a ../shared/data file is absent.
-#define HEMEPLM_REQUIRE_SHARED_DATA(var, name)                                                    \
-  const std::string var = ::hemeplm::test::shared_data(name);                                    \
+#define HEMEPLM_REQUIRE_SHARED_DATA(var, name)                \
+  const std::string var = ::hemeplm::test::shared_data(name); \
   if (var.empty()) GTEST_SKIP() << "../shared/data/" << (name) << " is absent: test needs it"
 
 /// A fresh temporary folder, removed with its contents when the object goes away.
@@ -45,7 +45,8 @@ struct CommandResult {
   std::string err;
 };
 
-/// Runs argv (argv[0] is an executable path) with stdin closed; captures stdout and stderr.
+/// Runs argv (argv[0] is an executable path) with stdin closed; captures stdout and stderr. The child
+/// gets OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)=1 unless set, so mpiexec also runs where tests run as root.
 CommandResult run_command(const std::vector<std::string>& argv, int timeout_seconds = 120);
 
 /// Path of the built hemeplm binary.

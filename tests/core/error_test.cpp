@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "hemeplm/core/error.hpp"
+
+#include <gtest/gtest.h>
 
 namespace hemeplm {
 namespace {
@@ -17,7 +17,9 @@ TEST(Error, InputErrorWithoutRecord) {
   EXPECT_STREQ(e.what(), "empty.sdf: file is empty");
 }
 
-TEST(Error, UsageErrorExitsWithTwo) { EXPECT_EQ(UsageError("--ranks must be >= 1").exit_status(), 2); }
+TEST(Error, UsageErrorExitsWithTwo) {
+  EXPECT_EQ(UsageError("--ranks must be >= 1").exit_status(), 2);
+}
 
 }  // namespace
 }  // namespace hemeplm

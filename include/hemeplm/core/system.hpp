@@ -29,32 +29,32 @@ const char* to_string(ResidueKind kind);
 const char* to_string(MoleculeKind kind);
 
 struct Residue {
-  std::string name;        ///< residue name as in the file ("ALA", "HSD", "LIG")
-  int seq = 0;             ///< author residue number
-  char insertion = ' ';    ///< insertion code, ' ' when none
-  int chain = -1;          ///< index into System::chains
-  int first_atom = 0;      ///< atoms of a residue are contiguous: [first_atom, first_atom + atom_count)
+  std::string name;      ///< residue name as in the file ("ALA", "HSD", "LIG")
+  int seq = 0;           ///< author residue number
+  char insertion = ' ';  ///< insertion code, ' ' when none
+  int chain = -1;        ///< index into System::chains
+  int first_atom = 0;    ///< atoms of a residue are contiguous: [first_atom, first_atom + atom_count)
   int atom_count = 0;
   ResidueKind kind = ResidueKind::kLigand;
-  int molecule = -1;       ///< index into System::molecules
+  int molecule = -1;  ///< index into System::molecules
 };
 
 struct Chain {
-  std::string name;        ///< chain id ("A"); ligand files get their own chains
-  int first_residue = 0;   ///< residues of a chain are contiguous
+  std::string name;       ///< chain id ("A"); ligand files get their own chains
+  int first_residue = 0;  ///< residues of a chain are contiguous
   int residue_count = 0;
 };
 
 struct Bond {
-  int a = 0, b = 0;        ///< atom indices, a < b
-  int order = 1;           ///< 1, 2, 3; aromatic bonds are kAromatic
+  int a = 0, b = 0;  ///< atom indices, a < b
+  int order = 1;     ///< 1, 2, 3; aromatic bonds are kAromatic
   static constexpr int kAromatic = 4;
 };
 
 struct Molecule {
   MoleculeKind kind = MoleculeKind::kOther;
-  std::string name;          ///< ligand/cofactor residue name or molecule title; chain names for polymers
-  std::vector<int> residues; ///< indices into System::residues, ascending
+  std::string name;           ///< ligand/cofactor residue name or molecule title; chain names for polymers
+  std::vector<int> residues;  ///< indices into System::residues, ascending
   int atom_count = 0;
 };
 
@@ -74,21 +74,21 @@ struct AtomOrigin {
 class System {
  public:
   // Per-atom arrays, all of size atom_count().
-  std::vector<Vec3> positions;             ///< Å
-  std::vector<int> atomic_numbers;         ///< Z
-  std::vector<std::string> atom_names;     ///< trimmed atom names ("CA", "HB1", "C12")
-  std::vector<int> atom_residue;           ///< index into residues
-  std::vector<int> formal_charges;         ///< e
-  std::vector<float> features;             ///< atom_count() x kAtomFeatureCount, row-major (features.hpp)
+  std::vector<Vec3> positions;          ///< Å
+  std::vector<int> atomic_numbers;      ///< Z
+  std::vector<std::string> atom_names;  ///< trimmed atom names ("CA", "HB1", "C12")
+  std::vector<int> atom_residue;        ///< index into residues
+  std::vector<int> formal_charges;      ///< e
+  std::vector<float> features;          ///< atom_count() x kAtomFeatureCount, row-major (features.hpp)
   std::vector<AtomOrigin> origins;
 
   std::vector<Residue> residues;
   std::vector<Chain> chains;
-  std::vector<Bond> bonds;                 ///< sorted by (a, b), unique
+  std::vector<Bond> bonds;  ///< sorted by (a, b), unique
   std::vector<Molecule> molecules;
-  std::optional<Box> box;                  ///< periodic cell when the file defines a real one
-  std::vector<std::string> sources;        ///< input files, receptor first
-  int model_count = 1;                     ///< models in the receptor file (the System holds the first)
+  std::optional<Box> box;            ///< periodic cell when the file defines a real one
+  std::vector<std::string> sources;  ///< input files, receptor first
+  int model_count = 1;               ///< models in the receptor file (the System holds the first)
 
   int atom_count() const { return static_cast<int>(positions.size()); }
   int residue_count() const { return static_cast<int>(residues.size()); }

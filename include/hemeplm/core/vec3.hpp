@@ -23,17 +23,35 @@ struct Vec3 {
   }
 };
 
-constexpr Vec3 operator+(Vec3 a, const Vec3& b) { return a += b; }
-constexpr Vec3 operator-(Vec3 a, const Vec3& b) { return a -= b; }
-constexpr Vec3 operator*(Vec3 a, double s) { return a *= s; }
-constexpr Vec3 operator*(double s, Vec3 a) { return a *= s; }
-constexpr bool operator==(const Vec3& a, const Vec3& b) { return a.x == b.x && a.y == b.y && a.z == b.z; }
-constexpr double dot(const Vec3& a, const Vec3& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+constexpr Vec3 operator+(Vec3 a, const Vec3& b) {
+  return a += b;
+}
+constexpr Vec3 operator-(Vec3 a, const Vec3& b) {
+  return a -= b;
+}
+constexpr Vec3 operator*(Vec3 a, double s) {
+  return a *= s;
+}
+constexpr Vec3 operator*(double s, Vec3 a) {
+  return a *= s;
+}
+constexpr bool operator==(const Vec3& a, const Vec3& b) {
+  return a.x == b.x && a.y == b.y && a.z == b.z;
+}
+constexpr double dot(const Vec3& a, const Vec3& b) {
+  return a.x * b.x + a.y * b.y + a.z * b.z;
+}
 constexpr Vec3 cross(const Vec3& a, const Vec3& b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
 }
-inline double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
-constexpr double norm2(const Vec3& a) { return dot(a, a); }
-inline bool is_finite(const Vec3& a) { return std::isfinite(a.x) && std::isfinite(a.y) && std::isfinite(a.z); }
+inline double norm(const Vec3& a) {
+  return std::sqrt(dot(a, a));
+}
+constexpr double norm2(const Vec3& a) {
+  return dot(a, a);
+}
+inline bool is_finite(const Vec3& a) {
+  return std::isfinite(a.x) && std::isfinite(a.y) && std::isfinite(a.z);
+}
 
 }  // namespace hemeplm

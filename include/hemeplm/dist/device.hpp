@@ -10,13 +10,13 @@
 namespace hemeplm::dist {
 
 struct DeviceReport {
-  bool cuda_built = false;            ///< compiled with HEMEPLM_ENABLE_CUDA
-  bool nccl_built = false;            ///< compiled with HEMEPLM_ENABLE_NCCL
-  std::string cuda_runtime_version;   ///< "13.0" when built with CUDA
-  std::string cuda_driver_version;    ///< empty when no driver is loaded
-  std::string nccl_version;           ///< "2.28.9" when built with NCCL
-  std::vector<std::string> devices;   ///< "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" per visible device
-  std::string problem;                ///< why there is no usable device, empty when there is one
+  bool cuda_built = false;           ///< compiled with HEMEPLM_ENABLE_CUDA
+  bool nccl_built = false;           ///< compiled with HEMEPLM_ENABLE_NCCL
+  std::string cuda_runtime_version;  ///< "13.0" when built with CUDA
+  std::string cuda_driver_version;   ///< empty when no driver is loaded
+  std::string nccl_version;          ///< "2.28.9" when built with NCCL
+  std::vector<std::string> devices;  ///< "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" per visible device
+  std::string problem;               ///< why there is no usable device, empty when there is one
 };
 
 /// What this process can see. Never throws.
