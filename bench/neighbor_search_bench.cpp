@@ -90,9 +90,6 @@ std::vector<Vec3> replicate(const std::vector<Vec3>& unit, std::size_t atoms) {
   return out;
 }
 
-// Set in main before the benchmarks run; read-only afterwards.
-const std::vector<Vec3>* g_unit = nullptr;  // NOLINT: Google Benchmark functions take no context
-
 void set_counters(benchmark::State& state, const std::vector<Vec3>& positions, const NeighborList& list) {
   state.counters["atoms"] = static_cast<double>(positions.size());
   state.counters["edges"] = static_cast<double>(list.edge_count());
@@ -100,28 +97,18 @@ void set_counters(benchmark::State& state, const std::vector<Vec3>& positions, c
       static_cast<double>(list.edge_count()) / static_cast<double>(positions.size());
 }
 
-void BM_CellList(benchmark::State& state) {
-  const std::vector<Vec3> positions = replicate(*g_unit, static_cast<std::size_t>(state.range(0)));
+using Search = NeighborList (*)(hemeplm::Span<const Vec3>, double, const std::optional<hemeplm::Box>&);
+
+// One benchmark: `search` on the first state.range(0) atoms of the replicated unit.
+void run_search(benchmark::State& state, const std::vector<Vec3>& unit, Search search) {
+  const std::vector<Vec3> positions = replicate(unit, static_cast<std::size_t>(state.range(0)));
   NeighborList list;
   for (auto _ : state) {
-    list = hemeplm::decomposition::find_neighbors(positions, kCutoff, std::nullopt);
+    list = search(positions, kCutoff, std::nullopt);
     benchmark::DoNotOptimize(list.neighbors.data());
   }
   set_counters(state, positions, list);
 }
-
-void BM_BruteForce(benchmark::State& state) {
-  const std::vector<Vec3> positions = replicate(*g_unit, static_cast<std::size_t>(state.range(0)));
-  NeighborList list;
-  for (auto _ : state) {
-    list = hemeplm::decomposition::find_neighbors_brute_force(positions, kCutoff, std::nullopt);
-    benchmark::DoNotOptimize(list.neighbors.data());
-  }
-  set_counters(state, positions, list);
-}
-
-BENCHMARK(BM_CellList)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_BruteForce)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 struct Measured {
   double atoms = 0, edges = 0, seconds = 0;
@@ -169,7 +156,22 @@ int main(int argc, char** argv) {
 
   hemeplm::decomposition::KokkosRuntime kokkos;  // never given argv: Kokkos 3 would eat --threads
   const Structure structure = load_structure(pdb);
-  g_unit = &structure.positions;
+  const std::vector<Vec3>& unit = structure.positions;
+  benchmark::RegisterBenchmark(
+      "BM_CellList",
+      [&unit](benchmark::State& state) { run_search(state, unit, &hemeplm::decomposition::find_neighbors); })
+      ->Arg(1000)
+      ->Arg(10000)
+      ->Arg(100000)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_BruteForce",
+                               [&unit](benchmark::State& state) {
+                                 run_search(state, unit, &hemeplm::decomposition::find_neighbors_brute_force);
+                               })
+      ->Arg(1000)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   std::cout << "structure: " << structure.source << ", " << structure.positions.size() << " atoms; cutoff "
             << kCutoff << " Å; " << hemeplm::decomposition::KokkosRuntime::description() << "\n";
 

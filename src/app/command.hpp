@@ -22,6 +22,16 @@ struct RunContext {
   bool is_root() const { return rank == 0; }
 };
 
+/// Runs `work` (returning an exit status) on rank 0 while the other ranks wait at a barrier. Serial
+/// commands use it so that only rank 0 reads and prints; if rank 0 throws, the error handler aborts
+/// every rank, so the waiting ranks never hang.
+template <class Work>
+int run_on_root(const RunContext& context, Work&& work) {
+  const int status = context.is_root() ? work() : 0;
+  MPI_Barrier(context.comm);
+  return status;
+}
+
 class Command {
  public:
   virtual ~Command() = default;

@@ -126,19 +126,22 @@ class FragmentCommand final : public Command {
   }
   const char* epilog() const override {
     return "Examples:\n"
-           "  hemeplm fragment inputs/example/complex.pdb --ligand inputs/example/ligand.sdf --ranks 2 --out "
-           "plan.json\n"
+           "  hemeplm fragment inputs/example/complex.pdb --ligand inputs/example/ligand.sdf \\\n"
+           "      --ranks 2 --out plan.json\n"
            "  hemeplm fragment chignolin_capped.pdb --scheme ai2bmd --json\n"
-           "The plan lists, per fragment, its rank, core and buffer atoms (global indices in input order) "
-           "and\n"
-           "blending weights that sum to 1 over the fragments holding each atom.\n";
+           "  mpirun -n 4 hemeplm fragment system.pdb --out plan.json   # plans for 4 ranks\n"
+           "The plan lists, per fragment, its rank, core and buffer atoms (global indices in input\n"
+           "order) and blending weights that sum to 1 over the fragments holding each atom\n"
+           "(docs/plan-format.md).\n";
   }
   int run(const po::variables_map& options, const RunContext& context) const override {
     const FragmentSettings settings = read_settings(options, context);
-    if (!context.is_root()) {
-      MPI_Barrier(context.comm);
-      return 0;
-    }
+    return run_on_root(context, [&] { return make_and_report_plan(options, settings, context); });
+  }
+
+ private:
+  static int make_and_report_plan(const po::variables_map& options, const FragmentSettings& settings,
+                                  const RunContext& context) {
     const auto start = std::chrono::steady_clock::now();
     const System system = load_validated_system(options);
 
@@ -183,7 +186,6 @@ class FragmentCommand final : public Command {
       print_table(*context.out, plan, system, seconds);
       if (!settings.out.empty()) *context.out << "\nplan written to " << settings.out << '\n';
     }
-    MPI_Barrier(context.comm);
     return 0;
   }
 };

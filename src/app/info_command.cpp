@@ -189,19 +189,15 @@ class InfoCommand final : public Command {
       }
       return 0;
     }
-    if (!context.is_root()) {
-      MPI_Barrier(context.comm);
+    return run_on_root(context, [&] {
+      const ordered_json j = summarize(load_validated_system(options));
+      if (json) {
+        *context.out << j.dump(2) << '\n';
+      } else {
+        print_table(*context.out, j);
+      }
       return 0;
-    }
-    const System system = load_validated_system(options);
-    const ordered_json j = summarize(system);
-    if (json) {
-      *context.out << j.dump(2) << '\n';
-    } else {
-      print_table(*context.out, j);
-    }
-    MPI_Barrier(context.comm);
-    return 0;
+    });
   }
 };
 
