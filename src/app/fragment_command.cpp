@@ -48,6 +48,31 @@ FragmentSettings read_settings(const po::variables_map& o, const RunContext& con
   return s;
 }
 
+/// "A:PHE55-SER62 (8) +IBP": the chain span of the core's polymer residues, then other molecules.
+std::string describe_residues(const System& system, const std::vector<int>& residues) {
+  std::vector<int> polymer, other;
+  for (int r : residues) {
+    const ResidueKind kind = system.residues[r].kind;
+    const bool in_chain =
+        kind == ResidueKind::kAminoAcid || kind == ResidueKind::kCap || kind == ResidueKind::kNucleic;
+    (in_chain ? polymer : other).push_back(r);
+  }
+  std::string text;
+  if (!polymer.empty()) {
+    const Residue& a = system.residues[polymer.front()];
+    const Residue& b = system.residues[polymer.back()];
+    text = system.chains[a.chain].name + ":" + a.name + std::to_string(a.seq);
+    if (polymer.size() > 1)
+      text += "-" + b.name + std::to_string(b.seq) + " (" + std::to_string(polymer.size()) + ")";
+  }
+  if (other.size() <= 2) {
+    for (int r : other) text += (text.empty() ? "" : " +") + system.residues[r].name;
+  } else {
+    text += (text.empty() ? "" : " +") + std::to_string(other.size()) + " molecules";
+  }
+  return text;
+}
+
 void print_table(std::ostream& out, const dc::Plan& plan, const System& system, double seconds) {
   out << std::fixed << std::setprecision(3);
   out << "scheme " << plan.scheme << ": " << plan.fragments.size() << " fragments of " << plan.atom_count
@@ -73,19 +98,12 @@ void print_table(std::ostream& out, const dc::Plan& plan, const System& system, 
   }
 
   constexpr std::size_t kListed = 60;  // beyond this, the plan file is the place to look
-  out << "\n    id  rank  kind        residues                    core  buffer   caps\n";
+  out << "\n    id  rank  kind        residues                              core  buffer   caps\n";
   for (std::size_t k = 0; k < plan.fragments.size() && k < kListed; ++k) {
     const auto& f = plan.fragments[k];
-    std::string residues;
-    if (!f.residues.empty()) {
-      const Residue& a = system.residues[f.residues.front()];
-      const Residue& b = system.residues[f.residues.back()];
-      residues = system.chains[a.chain].name + ":" + a.name + std::to_string(a.seq);
-      if (f.residues.size() > 1)
-        residues += "-" + b.name + std::to_string(b.seq) + " (" + std::to_string(f.residues.size()) + ")";
-    }
+    const std::string residues = describe_residues(system, f.residues);
     out << std::setw(6) << f.id << std::setw(6) << f.rank << "  " << std::left << std::setw(12)
-        << dc::to_string(f.kind) << std::setw(26) << residues.substr(0, 25) << std::right << std::setw(6)
+        << dc::to_string(f.kind) << std::setw(36) << residues.substr(0, 35) << std::right << std::setw(6)
         << f.core.size() << std::setw(8) << f.buffer.size() << std::setw(7) << f.caps.size() << '\n';
   }
   if (plan.fragments.size() > kListed)
