@@ -16,8 +16,12 @@ packages=(
   libtrilinos-kokkos-dev libboost-program-options-dev libboost-dev nlohmann-json3-dev libmetis-dev
   # structure and ligand readers, with the headers gemmi needs but does not declare
   gemmi-dev librdkit-dev tao-pegtl-dev libstb-dev zlib1g-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # trajectory import: GROMACS XTC/TRR through libgromacs
+  libgromacs-dev
+  # tests and benchmarks; MDAnalysis and h5py prove that other tools read our H5MD files
+  libgtest-dev libgmock-dev libbenchmark-dev python3-mdanalysis python3-h5py python3-numpy
+  # reference MD for training data (tools/reference_md.py): OpenMM, and Open Babel for GAFF ligand types
+  python3-simtk libopenmm-plugins openbabel python3-openbabel
 )
 if [[ "${1:-}" == "--with-examples" ]]; then
   packages+=(python3-rdkit python3-peptidebuilder python3-numpy)

@@ -30,4 +30,6 @@ System load_system(const SystemSources& sources) {
   return system;
 }
 
+void featurize(System& system) { compute_atom_features(system); }
+
 }  // namespace hemeplm

@@ -7,6 +7,24 @@ add_library(hemeplm_mpi INTERFACE)
 target_link_libraries(hemeplm_mpi INTERFACE MPI::MPI_C)
 target_compile_definitions(hemeplm_mpi INTERFACE OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
 
+# --- parallel HDF5 (C API) ------------------------------------------------------------------------
+set(HDF5_PREFER_PARALLEL TRUE)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(FATAL_ERROR "hemeplm needs parallel HDF5 (Debian: libhdf5-openmpi-dev)")
+endif()
+add_library(hemeplm_hdf5 INTERFACE)
+target_link_libraries(hemeplm_hdf5 INTERFACE hdf5::hdf5 hemeplm_mpi)
+
+# --- GROMACS trajectory API (XTC/TRR reading; its legacy C API, nothing else) ----------------------
+# Not find_package(gromacs): its config demands the gmx program (Debian package gromacs) even to link.
+find_path(GROMACS_INCLUDE_DIR gromacs/fileio/trxio.h REQUIRED)
+find_library(GROMACS_LIBRARY gromacs REQUIRED)
+add_library(hemeplm_gromacs INTERFACE)
+target_include_directories(hemeplm_gromacs SYSTEM INTERFACE ${GROMACS_INCLUDE_DIR})
+target_link_libraries(hemeplm_gromacs INTERFACE ${GROMACS_LIBRARY})
+target_compile_definitions(hemeplm_gromacs INTERFACE GMX_DOUBLE=0)
+
 # --- Kokkos (Debian ships 3.4 inside Trilinos, Serial backend) -----------------------------------
 find_package(Kokkos REQUIRED)
 if(DEFINED Kokkos_INCLUDE_DIRS AND Kokkos_INCLUDE_DIRS)

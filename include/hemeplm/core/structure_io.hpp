@@ -19,4 +19,8 @@ struct SystemSources {
 /// distances for anything else), molecule kinds, and the 42 features of every atom.
 System load_system(const SystemSources& sources);
 
+/// Recomputes the 42 features of every atom (features.hpp) from the System's bonds and charges, e.g.
+/// after rebuilding a System from a stored topology.
+void featurize(System& system);
+
 }  // namespace hemeplm
