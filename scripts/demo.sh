@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: sets everything up and runs the main job on the bundled example
 # (inputs/example: two helices + ibuprofen, made by scripts/make-example-inputs.py).
-# Today the main job is the decomposition: describe the system, then split it into overlapping
-# fragments, domains and a 2-rank plan, run under mpirun as a cluster job would be.
+# Today the main job is data preparation and decomposition: describe the system, import its reference
+# MD trajectory (OpenMM, made by scripts/make-reference-md.sh) into an H5MD training dataset with 2 MPI
+# ranks, and split the system into overlapping fragments, domains and a 2-rank plan.
 # Usage: scripts/demo.sh [output folder, default out/demo]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +30,10 @@ mpirun_cmd=(mpirun -n 2 --oversubscribe --bind-to none)
 step "hemeplm info $structure --ligand $ligand"
 "$hemeplm" info "$structure" --ligand "$ligand"
 
+step "hemeplm prepare (reference MD -> H5MD training dataset, 2 MPI ranks writing collectively)"
+"${mpirun_cmd[@]}" "$hemeplm" prepare --trajectory inputs/example/reference-md.h5md --atoms heavy \
+  --out "$outdir/dataset.h5md"
+
 step "hemeplm fragment (denoising fragments, 2 MPI ranks)"
 "${mpirun_cmd[@]}" "$hemeplm" fragment "$structure" --ligand "$ligand" \
   --core-residues 6 --buffer 8 --domains 4 --out "$outdir/plan.json"
@@ -38,4 +43,5 @@ step "hemeplm fragment --scheme ai2bmd (AI2BMD energy units)"
   --out "$outdir/plan-ai2bmd.json" --json
 
 step "done"
-echo "plans written to $outdir/plan.json and $outdir/plan-ai2bmd.json (format: docs/plan-format.md)"
+echo "dataset: $outdir/dataset.h5md (H5MD, docs/h5md-layout.md; MDAnalysis and VMD read it)"
+echo "plans:   $outdir/plan.json and $outdir/plan-ai2bmd.json (format: docs/plan-format.md)"

@@ -21,6 +21,7 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_info_command());
   commands.push_back(make_fragment_command());
+  commands.push_back(make_prepare_command());
   return commands;
 }
 

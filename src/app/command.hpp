@@ -51,5 +51,6 @@ class Command {
 
 std::unique_ptr<Command> make_info_command();
 std::unique_ptr<Command> make_fragment_command();
+std::unique_ptr<Command> make_prepare_command();
 
 }  // namespace hemeplm::app

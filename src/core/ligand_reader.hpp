@@ -12,14 +12,14 @@ namespace hemeplm {
 
 /// One molecule of a ligand file, as read (hydrogens kept, coordinates in Å).
 struct LigandRecord {
-  std::string title;                 ///< first line of the SDF record / MOL2 molecule name
-  int first_line = 0;                ///< 1-based line where the record starts
+  std::string title;   ///< first line of the SDF record / MOL2 molecule name
+  int first_line = 0;  ///< 1-based line where the record starts
   std::vector<int> atomic_numbers;
   std::vector<Vec3> positions;
   std::vector<std::string> atom_names;  ///< element + 1-based index ("C1", "N7") unless the file names them
   std::vector<int> formal_charges;
-  std::vector<int> atom_lines;       ///< 1-based line of each atom record
-  std::vector<Bond> bonds;           ///< local atom indices; order 1/2/3 or Bond::kAromatic
+  std::vector<int> atom_lines;  ///< 1-based line of each atom record
+  std::vector<Bond> bonds;      ///< local atom indices; order 1/2/3 or Bond::kAromatic
 };
 
 /// Reads every molecule of a ligand file. Throws InputError naming the file, the line/record and the

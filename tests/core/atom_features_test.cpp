@@ -6,9 +6,9 @@
 #include <cmath>
 #include <sstream>
 
-#include "ligand_reader.hpp"
 #include "hemeplm/core/features.hpp"
 #include "hemeplm/core/structure_io.hpp"
+#include "ligand_reader.hpp"
 #include "ligand_test_molecules.hpp"
 #include "test_support.hpp"
 

@@ -122,8 +122,11 @@ TEST(StructureErrors, EmptyMissingNoAtomsAndUnknownExtension) {
   expect_error(missing, missing + ": file not found");
   const std::string header_only = dir.write("header.pdb", "HEADER    NOTHING\nEND\n");
   expect_error(header_only, header_only + ": no ATOM/HETATM records");
-  const std::string xyz = dir.write("x.xyz", "1\n\nC 0 0 0\n");
-  expect_error(xyz, xyz + ": unknown structure format");
+  const std::string gro = dir.write("x.gro", "1\n\nC 0 0 0\n");
+  expect_error(gro, gro + ": unknown structure format");
+  // Extended XYZ is a structure format (first frame); its errors name the line.
+  const std::string xyz = dir.write("x.xyz", "1\n\nC 0 abc 0\n");
+  expect_error(xyz, xyz + ": line 3 (frame 0): position y 'abc' is not a number");
   const std::string no_cif_atoms = dir.write("x.cif", "data_x\n_cell.length_a 10\n");
   expect_error(no_cif_atoms, no_cif_atoms + ": no _atom_site records");
 }

@@ -16,9 +16,9 @@ struct DomainMap {
 };
 
 struct DomainOptions {
-  int count = 8;               ///< K >= 1, at most the number of pooled residues
-  double contact_cutoff = 8.0; ///< Å between residue anchors (C-alpha; metal or first heavy atom otherwise)
-  int seed = 42;               ///< METIS seed, so that the map is reproducible
+  int count = 8;                ///< K >= 1, at most the number of pooled residues
+  double contact_cutoff = 8.0;  ///< Å between residue anchors (C-alpha; metal or first heavy atom otherwise)
+  int seed = 42;                ///< METIS seed, so that the map is reproducible
 };
 
 /// Pooled residues are amino acids, caps, nucleotides and cofactors.

@@ -20,8 +20,8 @@ namespace hemeplm::decomposition {
 /// displacement i -> j is  positions[j] + n0*a + n1*b + n2*c - positions[i]  (|d| < cutoff).
 struct NeighborList {
   double cutoff = 0;
-  std::vector<std::int64_t> offsets;          ///< size atom_count + 1
-  std::vector<int> neighbors;                 ///< size edge_count()
+  std::vector<std::int64_t> offsets;               ///< size atom_count + 1
+  std::vector<int> neighbors;                      ///< size edge_count()
   std::vector<std::array<std::int8_t, 3>> images;  ///< empty without a box, else size edge_count()
 
   int atom_count() const { return offsets.empty() ? 0 : static_cast<int>(offsets.size()) - 1; }

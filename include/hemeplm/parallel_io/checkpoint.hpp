@@ -15,7 +15,7 @@ const char* to_string(DType dtype);
 std::size_t dtype_size(DType dtype);
 
 struct TensorRecord {
-  std::string name;                 ///< module-tree name, e.g. "backbone.layers.0.q_proj.weight"
+  std::string name;  ///< module-tree name, e.g. "backbone.layers.0.q_proj.weight"
   DType dtype = DType::kFloat32;
   std::vector<std::int64_t> shape;
   std::vector<unsigned char> data;  ///< row-major, size = product(shape) * dtype_size(dtype)
@@ -34,7 +34,11 @@ struct Checkpoint {
   int format_version = kFormatVersion;
 };
 
-/// Writes atomically: `path` is either the old file or the complete new one, never a partial one.
+/// Writes atomically: `path` is either the old file or the complete new one, never a partial one
+/// (temporary ".<name>.tmp.XXXXXX" beside it, H5Fflush + close, fsync, rename, fsync of the folder).
+/// UsageError for records that are inconsistent (data size != shape, duplicate or empty names);
+/// InputError naming `path` when the folder is not writable or the disk fills. On failure the old
+/// file is untouched and the temporary file is removed.
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
 /// Reads a checkpoint; InputError (file, dataset, problem) on anything malformed or of another format.
@@ -51,13 +55,17 @@ struct TensorSpec {
 void check_tensors(const std::string& path, const std::vector<TensorRecord>& found,
                    const std::vector<TensorSpec>& expected);
 
-/// Checkpoints in one folder named <prefix>-<step, 9 digits>.h5, keeping the newest `keep`.
+/// Checkpoints in one folder named <prefix>-<step, 9 digits>.h5, keeping the newest `keep` (>= 1).
+/// One writer per folder and prefix: save() also removes temporary files left by a killed writer.
 class CheckpointDirectory {
  public:
   CheckpointDirectory(std::string folder, std::string prefix = "checkpoint", int keep = 3);
-  /// Writes the checkpoint for its step, then removes the oldest beyond `keep`. Returns the path.
+  /// Writes the checkpoint for its step (creating the folder), then removes the oldest by step beyond
+  /// `keep`; the file just written is always kept, even if files of later steps exist (a run restarted
+  /// from an older checkpoint: latest() still picks the highest step). Returns the path.
   std::string save(const Checkpoint& checkpoint) const;
-  /// Path of the newest complete checkpoint, or empty when there is none.
+  /// Path of the newest checkpoint (highest step) that opens as HDF5 with the right format attribute,
+  /// or empty when there is none. Temporary files and unreadable files are skipped.
   std::string latest() const;
 
  private:

@@ -17,10 +17,10 @@ namespace hemeplm::parallel_io {
 struct TrajectoryFrame {
   std::int64_t step = 0;
   double time_ps = 0;
-  std::vector<Vec3> positions;        ///< Å, one per atom in file order
-  std::optional<Box> box;             ///< Å
-  std::vector<Vec3> velocities;       ///< Å/ps, empty when the file has none
-  std::vector<Vec3> forces;           ///< kJ/mol/Å, empty when the file has none
+  std::vector<Vec3> positions;             ///< Å, one per atom in file order
+  std::optional<Box> box;                  ///< Å
+  std::vector<Vec3> velocities;            ///< Å/ps, empty when the file has none
+  std::vector<Vec3> forces;                ///< kJ/mol/Å, empty when the file has none
   std::optional<double> potential_energy;  ///< kJ/mol
 };
 

@@ -1,0 +1,279 @@
+// hemeplm prepare: imports MD trajectories (XTC, TRR, DCD, multi-model PDB, extended XYZ, H5MD) of one
+// system into one H5MD dataset, written collectively by every rank of the job.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "command.hpp"
+#include "hemeplm/core/elements.hpp"
+#include "hemeplm/core/error.hpp"
+#include "hemeplm/core/structure_io.hpp"
+#include "hemeplm/core/system_subset.hpp"
+#include "hemeplm/parallel_io/h5md.hpp"
+#include "hemeplm/parallel_io/trajectory_source.hpp"
+#include "options.hpp"
+
+namespace hemeplm::app {
+namespace {
+
+namespace pio = parallel_io;
+using nlohmann::ordered_json;
+
+struct PrepareSettings {
+  std::string topology;
+  std::vector<std::string> ligands;
+  std::vector<std::string> trajectories;
+  int stride = 1;
+  bool heavy_only = false;
+  int chunk_frames = 32;
+  std::string out;
+};
+
+PrepareSettings read_settings(const po::variables_map& o) {
+  PrepareSettings s;
+  if (o.count("topology")) s.topology = o["topology"].as<std::string>();
+  if (o.count("ligand")) s.ligands = o["ligand"].as<std::vector<std::string>>();
+  if (!o.count("trajectory")) throw UsageError("hemeplm prepare: at least one --trajectory FILE is required");
+  s.trajectories = o["trajectory"].as<std::vector<std::string>>();
+  if (!o.count("out")) throw UsageError("hemeplm prepare: --out FILE.h5md is required");
+  s.out = o["out"].as<std::string>();
+  s.stride = o["stride"].as<int>();
+  require_range("stride", s.stride, 1, 1000000);
+  s.chunk_frames = o["chunk-frames"].as<int>();
+  require_range("chunk-frames", s.chunk_frames, 1, 4096);
+  const std::string atoms = o["atoms"].as<std::string>();
+  if (atoms != "all" && atoms != "heavy")
+    throw UsageError("--atoms must be 'all' or 'heavy' (got '" + atoms + "')");
+  s.heavy_only = atoms == "heavy";
+  if (!s.ligands.empty() && s.topology.empty())
+    throw UsageError("--ligand needs --topology (the receptor the ligands belong to)");
+  return s;
+}
+
+/// The System the trajectories describe: --topology (+ ligands), or the first trajectory itself.
+System load_topology(const PrepareSettings& s) {
+  if (!s.topology.empty()) {
+    const std::string ext = std::filesystem::path(s.topology).extension().string();
+    if (ext == ".h5md" || ext == ".h5") return pio::H5mdReader(s.topology).read_system();
+    return load_system({s.topology, s.ligands});
+  }
+  const std::string& first = s.trajectories.front();
+  if (!pio::trajectory_has_topology(first))
+    throw UsageError(first + " does not describe its atoms; give the structure with --topology FILE");
+  const std::string ext = std::filesystem::path(first).extension().string();
+  if (ext == ".h5md" || ext == ".h5") return pio::H5mdReader(first).read_system();
+  return load_system({first, {}});
+}
+
+/// Rejects a trajectory whose atoms are not in the topology's order: in the first frame, bonded atoms
+/// must sit at bonding distance. A few stretched bonds are tolerated (the topology may come from a
+/// different conformation); a wrong order stretches most of them.
+void check_atom_order(const System& topology, const pio::TrajectoryFrame& frame, const std::string& path) {
+  if (topology.bonds.empty()) return;
+  std::size_t stretched = 0;
+  for (const Bond& b : topology.bonds) {
+    const double limit = 1.6 * (covalent_radius(topology.atomic_numbers[b.a]) +
+                                covalent_radius(topology.atomic_numbers[b.b])) +
+                         0.5;
+    if (norm(frame.positions[b.b] - frame.positions[b.a]) > limit) ++stretched;
+  }
+  if (stretched * 20 > topology.bonds.size())
+    throw InputError(
+        path, "frame 1",
+        std::to_string(stretched) + " of " + std::to_string(topology.bonds.size()) +
+            " topology bonds are broken in the first frame: the atom order does not match the topology");
+}
+
+std::string temporary_path_for(const std::string& out, MPI_Comm comm) {
+  long pid = static_cast<long>(::getpid());
+  MPI_Bcast(&pid, 1, MPI_LONG, 0, comm);  // one name for all ranks: the file is created collectively
+  const std::filesystem::path p(out);
+  return (p.parent_path() / ("." + p.filename().string() + ".tmp." + std::to_string(pid))).string();
+}
+
+/// Removes the temporary output unless the run completed (rank 0 owns the file system operations).
+class TemporaryOutput {
+ public:
+  TemporaryOutput(std::string path, bool owner) : path_(std::move(path)), owner_(owner) {}
+  ~TemporaryOutput() {
+    if (owner_ && !committed_) std::remove(path_.c_str());
+  }
+  TemporaryOutput(const TemporaryOutput&) = delete;
+  TemporaryOutput& operator=(const TemporaryOutput&) = delete;
+  const std::string& path() const { return path_; }
+  void commit_to(const std::string& target) {
+    if (owner_ && std::rename(path_.c_str(), target.c_str()) != 0)
+      throw InputError(target, "cannot move the finished dataset into place");
+    committed_ = true;
+  }
+
+ private:
+  std::string path_;
+  bool owner_;
+  bool committed_ = false;
+};
+
+class PrepareCommand final : public Command {
+ public:
+  const char* name() const override { return "prepare"; }
+  const char* summary() const override { return "import MD trajectories of one system into an H5MD dataset"; }
+  const char* usage() const override {
+    return "[--topology FILE] [--ligand FILE]... --trajectory FILE... [--stride K] [--atoms all|heavy] "
+           "--out FILE.h5md";
+  }
+  void add_options(po::options_description& options) const override {
+    options.add_options()(
+        "topology", po::value<std::string>()->value_name("FILE"),
+        "structure of the simulated system (PDB, mmCIF, XYZ or H5MD) in the trajectories' atom order; not "
+        "needed when the first trajectory describes its atoms (extended XYZ, multi-model PDB, hemeplm H5MD)")(
+        "ligand", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
+        "ligand file (SDF/MOL2) whose atoms follow the topology's in the trajectories; repeatable")(
+        "trajectory", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
+        "XTC, TRR, DCD, multi-model PDB, extended XYZ (energy and forces read) or H5MD; repeatable: "
+        "trajectories of one system are appended, each indexed")(
+        "stride", po::value<int>()->default_value(1)->value_name("K"), "keep every K-th frame")(
+        "atoms", po::value<std::string>()->default_value("all")->value_name("all|heavy"),
+        "keep all atoms, or heavy atoms only")(
+        "chunk-frames", po::value<int>()->default_value(32)->value_name("C"),
+        "frames buffered per collective write (HDF5 chunk length along time)")(
+        "out", po::value<std::string>()->value_name("FILE.h5md"),
+        "the dataset to write (replaced only on success)");
+  }
+  void add_positionals(po::positional_options_description&) const override {}
+  const char* epilog() const override {
+    return "Units are converted to Å, ps, kJ/mol and kJ/mol/Å and stated in the file (docs/h5md-layout.md).\n"
+           "Examples:\n"
+           "  hemeplm prepare --topology ala2.pdb --trajectory run1.xtc --trajectory run2.xtc --out "
+           "ala2.h5md\n"
+           "  hemeplm prepare --trajectory rmd17_ethanol.xyz --out ethanol.h5md      # energies and forces\n"
+           "  mpirun -n 4 hemeplm prepare --topology big.pdb --trajectory big.dcd --stride 10 --out "
+           "big.h5md\n";
+  }
+
+  int run(const po::variables_map& options, const RunContext& context) const override {
+    const PrepareSettings settings = read_settings(options);
+    const auto start = std::chrono::steady_clock::now();
+    const System full = load_topology(settings);
+    const std::vector<int> keep = settings.heavy_only ? heavy_atoms(full) : std::vector<int>{};
+    const System system = settings.heavy_only ? select_atoms(full, keep) : full;
+
+    // Every rank reads every frame (XTC cannot be split) and writes the atoms it owns.
+    std::vector<std::unique_ptr<pio::TrajectorySource>> sources;
+    for (const std::string& path : settings.trajectories) {
+      sources.push_back(pio::open_trajectory(path));
+      if (sources.back()->atom_count() != full.atom_count())
+        throw InputError(path, "atom count",
+                         "trajectory has " + std::to_string(sources.back()->atom_count()) +
+                             " atoms, the topology " + std::to_string(full.atom_count()));
+    }
+    pio::TrajectoryFrame frame;
+    if (!sources.front()->next(frame)) throw InputError(settings.trajectories.front(), "file holds no frame");
+    check_atom_order(full, frame, settings.trajectories.front());
+
+    pio::H5mdWriterOptions writer_options;
+    writer_options.chunk_frames = settings.chunk_frames;
+    writer_options.forces = !frame.forces.empty();
+    writer_options.velocities = !frame.velocities.empty();
+    if (frame.potential_energy) writer_options.observables.push_back("potential_energy");
+    ordered_json provenance;
+    provenance["program"] = "hemeplm prepare";
+    provenance["version"] = HEMEPLM_VERSION;
+    provenance["topology"] = settings.topology.empty() ? settings.trajectories.front() : settings.topology;
+    provenance["ligands"] = settings.ligands;
+    provenance["trajectories"] = ordered_json::array();
+    for (const auto& s : sources)
+      provenance["trajectories"].push_back({{"path", s->path()}, {"format", s->description()}});
+    ordered_json config;
+    config["stride"] = settings.stride;
+    config["atoms"] = settings.heavy_only ? "heavy" : "all";
+    config["chunk_frames"] = settings.chunk_frames;
+    writer_options.provenance_json = provenance.dump();
+    writer_options.config_json = config.dump();
+
+    TemporaryOutput output(temporary_path_for(settings.out, context.comm), context.is_root());
+    const pio::AtomRange owned = pio::owned_atoms(system.atom_count(), context.rank, context.size);
+    pio::H5mdWriter writer(context.comm, output.path(), system, owned, writer_options);
+
+    std::vector<Vec3> positions(owned.count), velocities, forces;
+    std::vector<double> observables;
+    auto select = [&](const std::vector<Vec3>& all, std::vector<Vec3>& mine) {
+      mine.resize(owned.count);
+      for (int k = 0; k < owned.count; ++k) {
+        const int atom = settings.heavy_only ? keep[owned.first + k] : owned.first + k;
+        mine[k] = all[atom];
+      }
+    };
+    std::int64_t total = 0;
+    for (std::size_t t = 0; t < sources.size(); ++t) {
+      pio::TrajectorySource& source = *sources[t];
+      if (t > 0 && !source.next(frame)) throw InputError(source.path(), "file holds no frame");
+      const auto t0 = std::chrono::steady_clock::now();
+      std::int64_t read = 0, kept = 0;
+      double first_time = frame.time_ps, second_time = frame.time_ps;
+      bool dt_known = false;
+      do {
+        if (!frame.forces.empty() != writer_options.forces ||
+            !frame.velocities.empty() != writer_options.velocities ||
+            frame.potential_energy.has_value() != !writer_options.observables.empty())
+          throw InputError(
+              source.path(), "frame " + std::to_string(read + 1),
+              "holds different data (forces, velocities, energy) than the first trajectory's frames");
+        if (read % settings.stride == 0) {
+          if (kept == 0) writer.begin_trajectory(source.path(), 0.0);
+          if (kept == 1) second_time = frame.time_ps, dt_known = true;
+          select(frame.positions, positions);
+          pio::FrameView view;
+          view.step = frame.step;
+          view.time_ps = frame.time_ps;
+          view.positions = positions;
+          Box box;
+          if (system.box || frame.box) {
+            box = frame.box ? *frame.box : *system.box;
+            view.box = &box;
+          }
+          if (writer_options.velocities) select(frame.velocities, velocities), view.velocities = velocities;
+          if (writer_options.forces) select(frame.forces, forces), view.forces = forces;
+          observables.assign(1, frame.potential_energy.value_or(0.0));
+          if (!writer_options.observables.empty()) view.observables = observables;
+          writer.append(view);
+          ++kept;
+        }
+        ++read;
+      } while (source.next(frame));
+      total += kept;
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (context.is_root()) {
+        char line[512];
+        std::snprintf(
+            line, sizeof line, "%s: read %lld frames, kept %lld (stride %d), dt %.4g ps, %.0f frames/s\n",
+            source.path().c_str(), static_cast<long long>(read), static_cast<long long>(kept),
+            settings.stride, dt_known ? second_time - first_time : 0.0, read / std::max(seconds, 1e-9));
+        *context.out << line << std::flush;
+      }
+    }
+    writer.close();
+    MPI_Barrier(context.comm);
+    output.commit_to(settings.out);
+    MPI_Barrier(context.comm);
+    if (context.is_root()) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      *context.out << "wrote " << settings.out << ": " << total << " frames of " << system.atom_count()
+                   << " atoms" << (writer_options.forces ? ", forces" : "")
+                   << (writer_options.observables.empty() ? "" : ", energies") << " in " << seconds << " s\n";
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_prepare_command() {
+  return std::make_unique<PrepareCommand>();
+}
+
+}  // namespace hemeplm::app

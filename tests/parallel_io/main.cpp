@@ -1,0 +1,13 @@
+// parallel_io-test's main: the H5MD writer and the checkpoint code call MPI even on one rank
+// (MPI_COMM_SELF), so MPI is initialised around the tests. Child processes that this binary starts
+// again (the H5MD crash test) go through here too.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  const int failed = RUN_ALL_TESTS();
+  MPI_Finalize();
+  return failed;
+}
