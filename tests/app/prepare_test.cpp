@@ -135,6 +135,35 @@ TEST(Prepare, AtomOrderMismatchIsAnError) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+TEST(Prepare, TruncatedH5mdIsAnErrorAndNothingIsOverwritten) {
+  TempDir dir;
+  const std::string source = source_file("inputs/example/reference-md.h5md");
+  const std::string text = read_text(source);
+  const std::string truncated = dir.write("truncated.h5md", text.substr(0, text.size() / 3));
+  const std::string out = dir.write("existing.h5md", "keep me");
+  const auto r = run_command({hemeplm_binary(), "prepare", "--trajectory", truncated, "--out", out});
+  EXPECT_EQ(r.exit_status, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("truncated.h5md"), std::string::npos) << r.err;
+  EXPECT_EQ(read_text(out), "keep me");
+}
+
+TEST(Prepare, BundledReferenceMdBecomesAHeavyAtomDataset) {
+  TempDir dir;
+  const std::string out = (dir.path() / "dataset.h5md").string();
+  const auto r =
+      run_command({hemeplm_binary(), "prepare", "--trajectory",
+                   source_file("inputs/example/reference-md.h5md"), "--atoms", "heavy", "--out", out});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  pio::H5mdReader reader(out);
+  EXPECT_EQ(reader.atom_count(), 416);  // 401 helix atoms + 15 ibuprofen heavy atoms
+  EXPECT_EQ(reader.frame_count(), 80);
+  EXPECT_TRUE(reader.has_forces());
+  const System system = reader.read_system();
+  EXPECT_FALSE(system.has_hydrogens());
+  EXPECT_EQ(system.ligand_molecules().size(), 1u);
+}
+
 TEST(Prepare, OptionsOutOfRange) {
   for (const std::vector<std::string>& extra :
        {std::vector<std::string>{"--stride", "0"}, {"--atoms", "some"}}) {
