@@ -3,7 +3,7 @@
 // before the kill, each with the values written.
 //
 // The writer runs in a child process started from this same binary (fresh exec, so MPI initialises as a
-// singleton there) with only H5mdCrash.ChildProcessWriter selected and HEMEPLM_H5MD_CRASH_DIR set.
+// singleton there) with HEMEPLM_H5MD_CRASH_DIR set, which makes main() run run_crash_child_writer.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -38,10 +38,12 @@ long long read_progress(const std::filesystem::path& dir) {
   return in ? value : -1;
 }
 
-// Not a test of its own: the child process of KilledWriterLeavesEveryFlushedFrame.
-TEST(H5mdCrash, ChildProcessWriter) {
-  const char* dir_text = std::getenv(kChildDir);
-  if (dir_text == nullptr) GTEST_SKIP() << "runs only as the child process of H5mdCrash.KilledWriter...";
+}  // namespace
+
+/// The child process of KilledWriterLeavesEveryFlushedFrame: main() calls it instead of running the
+/// tests when HEMEPLM_H5MD_CRASH_DIR is set. Writes and flushes chunks, reporting after each, then idles
+/// with the file open until it is killed.
+[[noreturn]] void run_crash_child_writer(const char* dir_text) {
   const std::filesystem::path dir(dir_text);
   const System system = test::h5md_test_system();
   const int n = system.atom_count();
@@ -52,8 +54,10 @@ TEST(H5mdCrash, ChildProcessWriter) {
     std::ofstream(dir / "progress.tmp") << f + kChunk << '\n';
     std::filesystem::rename(dir / "progress.tmp", dir / "progress");
   }
-  for (;;) pause();  // idle with the file open until killed
+  for (;;) pause();
 }
+
+namespace {
 
 /// Starts the child writer in `dir`, kills it with SIGKILL once it reports `frames` flushed frames,
 /// and returns the count it had reported by then.
@@ -66,8 +70,7 @@ long long kill_writer_after(const std::filesystem::path& dir, long long frames) 
     dup2(log, 1);
     dup2(log, 2);
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    const std::string filter = "--gtest_filter=H5mdCrash.ChildProcessWriter";
-    execl(self.c_str(), self.c_str(), filter.c_str(), static_cast<char*>(nullptr));
+    execl(self.c_str(), self.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -4,8 +4,16 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <cstdlib>
+
+namespace hemeplm::parallel_io {
+[[noreturn]] void run_crash_child_writer(const char* dir);  // h5md_crash_test.cpp
+}
+
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
+  if (const char* dir = std::getenv("HEMEPLM_H5MD_CRASH_DIR"))
+    hemeplm::parallel_io::run_crash_child_writer(dir);
   ::testing::InitGoogleTest(&argc, argv);
   const int failed = RUN_ALL_TESTS();
   MPI_Finalize();
