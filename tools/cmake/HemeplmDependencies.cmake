@@ -32,6 +32,12 @@ if(DEFINED Kokkos_INCLUDE_DIRS AND Kokkos_INCLUDE_DIRS)
   set_target_properties(Kokkos::kokkos PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${Kokkos_INCLUDE_DIRS}")
 endif()
 
+# --- LibTorch (Debian 1.13 CPU here; upstream 2.x with CUDA on clusters: -DCMAKE_PREFIX_PATH=<libtorch>) ---
+find_package(Torch REQUIRED)
+add_library(hemeplm_torch INTERFACE)
+target_link_libraries(hemeplm_torch INTERFACE ${TORCH_LIBRARIES})
+target_compile_options(hemeplm_torch INTERFACE ${TORCH_CXX_FLAGS})
+
 # --- Boost, JSON ---------------------------------------------------------------------------------
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(nlohmann_json 3.10 REQUIRED)

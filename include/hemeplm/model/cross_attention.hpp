@@ -1,0 +1,112 @@
+// Time-aware cross-attention between residue tokens and ligand atoms (model-spec.md (b)).
+// Layout: items of several graphs concatenated without padding, each set with a graph index
+// (ascending, like AtomGraph::batch). Attention is dense only inside one graph (ligand atoms x
+// residues of that graph); nothing attends across graphs and nothing is N x N over all atoms.
+// Frames (T > 1) are handled by the caller as separate graphs: attention is per frame by default.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace hemeplm::model {
+
+inline constexpr std::int64_t kResidueTypeCount = 21;  ///< 20 amino acids + "other" (cofactors, heme)
+
+/// h_r = Emb(type_r) + Linear(mean of the atom scalars of residue r); 71,168 parameters at H = 256.
+class ResidueTokensImpl : public torch::nn::Module {
+ public:
+  explicit ResidueTokensImpl(std::int64_t hidden = 256);
+
+  void reset_parameters();
+
+  /// atom_scalars: [N, H] (ViSNet output); atom_residue: [N] int64 residue of each atom, or -1 for
+  /// atoms outside any residue (ligand, water); residue_types: [R] int64 in [0, 21).
+  /// Returns [R, H]; a residue without atoms gets its type embedding plus the Linear bias.
+  torch::Tensor forward(const torch::Tensor& atom_scalars, const torch::Tensor& atom_residue,
+                        const torch::Tensor& residue_types);
+
+  /// Anchor X_r: positions of the given atom per residue (C-alpha, or the metal of a heme "residue").
+  static torch::Tensor anchors(const torch::Tensor& positions, const torch::Tensor& anchor_atom);
+
+ private:
+  std::int64_t hidden_;
+  torch::nn::Embedding type_embedding_{nullptr};
+  torch::nn::Linear atom_projection_{nullptr};
+};
+TORCH_MODULE(ResidueTokens);
+
+struct CrossAttentionOptions {
+  std::int64_t hidden = 256;        ///< H
+  std::int64_t time_dim = 256;      ///< H_t, width of c
+  std::int64_t heads = 8;           ///< d = H / heads
+  bool distance_bias = true;        ///< -w_h |x_q - x_k|^2, w_h = softplus(param); adds `heads` parameters
+  bool coordinate_channel = false;  ///< equivariant dx_q; adds phi_x = Linear(H, 1)
+};
+
+/// One side of the attention: tokens, their positions and their graph.
+struct TokenSet {
+  torch::Tensor h;      ///< [n, H]
+  torch::Tensor x;      ///< [n, 3] Å (ligand atom positions or residue anchors)
+  torch::Tensor graph;  ///< [n] int64, ascending
+};
+
+struct SubBlockOutput {
+  torch::Tensor h;   ///< [n_q, H] updated query tokens
+  torch::Tensor dx;  ///< [n_q, 3] equivariant coordinate update, undefined without the channel
+};
+
+/// Queries from one set attend to keys/values of the other set of the same graph, modulated by the
+/// diffusion time (AdaLN), then a modulated FFN. 16H^2 + 13H parameters (+ heads with the distance
+/// bias, + H + 1 with the coordinate channel).
+class CrossAttentionSubBlockImpl : public torch::nn::Module {
+ public:
+  explicit CrossAttentionSubBlockImpl(const CrossAttentionOptions& options = {});
+
+  void reset_parameters();
+
+  /// c: [graph_count, H_t] time conditioning per graph. Queries of a graph with no keys (a system
+  /// without ligand) come back unchanged.
+  SubBlockOutput forward(const TokenSet& queries, const TokenSet& keys, const torch::Tensor& c,
+                         std::int64_t graph_count);
+
+  const CrossAttentionOptions& options() const { return options_; }
+
+ private:
+  CrossAttentionOptions options_;
+  torch::nn::Linear modulation_attention_{nullptr}, modulation_ffn_{nullptr};  // [gamma, beta]
+  torch::nn::Linear w_q_{nullptr}, w_k_{nullptr}, w_v_{nullptr}, w_o_{nullptr};
+  torch::nn::Linear ffn_in_{nullptr}, ffn_out_{nullptr};
+  torch::nn::Linear phi_x_{nullptr};
+  torch::Tensor distance_weight_raw_;  // [heads], w_h = softplus(raw)
+};
+TORCH_MODULE(CrossAttentionSubBlock);
+
+struct CrossAttentionBlockOutput {
+  torch::Tensor ligand;     ///< [A, H]
+  torch::Tensor residues;   ///< [R, H]
+  torch::Tensor dx_ligand;  ///< [A, 3] or undefined
+};
+
+/// One block = ligand -> residue sub-block, then residue -> ligand sub-block on the updated ligand.
+/// Only the ligand side carries the optional coordinate channel (residue anchors stay put).
+class CrossAttentionBlockImpl : public torch::nn::Module {
+ public:
+  explicit CrossAttentionBlockImpl(const CrossAttentionOptions& options = {});
+
+  void reset_parameters();
+
+  CrossAttentionBlockOutput forward(const TokenSet& ligand, const TokenSet& residues, const torch::Tensor& c,
+                                    std::int64_t graph_count);
+
+ private:
+  CrossAttentionSubBlock ligand_to_residue_{nullptr};
+  CrossAttentionSubBlock residue_to_ligand_{nullptr};
+};
+TORCH_MODULE(CrossAttentionBlock);
+
+}  // namespace hemeplm::model

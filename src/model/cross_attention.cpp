@@ -1,0 +1,164 @@
+#include "hemeplm/model/cross_attention.hpp"
+
+#include <torch/utils.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace hemeplm::model {
+namespace {
+
+// Per-graph dense layout: slot[i] = graph[i] * width + (position of i inside its graph), so that one
+// index_copy builds [B, width, F] blocks and one index_select takes them back. Padding never leaves
+// this file; the public layout stays concatenated.
+struct Padding {
+  torch::Tensor slot;  // [n] int64
+  torch::Tensor mask;  // [B, width] bool, true for real items
+  std::int64_t width = 0;
+};
+
+Padding padding_for(const torch::Tensor& graph, std::int64_t graph_count) {
+  const auto counts = torch::bincount(graph, {}, graph_count);
+  Padding p;
+  p.width = graph.numel() == 0 ? 0 : counts.max().item<std::int64_t>();
+  const auto starts = counts.cumsum(0) - counts;
+  const auto position = torch::arange(graph.numel(), graph.options()) - starts.index_select(0, graph);
+  p.slot = graph * p.width + position;
+  p.mask = torch::arange(p.width, graph.options()).unsqueeze(0).lt(counts.unsqueeze(1));
+  return p;
+}
+
+torch::Tensor pad(const torch::Tensor& x, const Padding& p, std::int64_t graph_count) {
+  const std::int64_t features = x.size(1);
+  return torch::zeros({graph_count * p.width, features}, x.options())
+      .index_copy(0, p.slot, x)
+      .view({graph_count, p.width, features});
+}
+
+torch::Tensor unpad(const torch::Tensor& y, const Padding& p) {
+  return y.reshape({-1, y.size(-1)}).index_select(0, p.slot);
+}
+
+// [gamma, beta] halves of an AdaLN projection, looked up per token from its graph's time.
+torch::Tensor modulate(const torch::Tensor& h, const torch::Tensor& gamma_beta, std::int64_t hidden) {
+  const auto normed = torch::layer_norm(h, {hidden});
+  return normed * (1 + gamma_beta.narrow(1, 0, hidden)) + gamma_beta.narrow(1, hidden, hidden);
+}
+
+constexpr double kInitialDistanceWeight = 0.01;  // 1/Å^2: a 10 Å pair starts one logit unit down
+
+}  // namespace
+
+CrossAttentionSubBlockImpl::CrossAttentionSubBlockImpl(const CrossAttentionOptions& options)
+    : options_(options) {
+  const std::int64_t h = options.hidden;
+  if (options.heads <= 0 || h % options.heads != 0) {
+    throw std::invalid_argument("CrossAttentionSubBlock: hidden must be a multiple of heads");
+  }
+  modulation_attention_ = register_module("modulation_attention", torch::nn::Linear(options.time_dim, 2 * h));
+  modulation_ffn_ = register_module("modulation_ffn", torch::nn::Linear(options.time_dim, 2 * h));
+  w_q_ = register_module("w_q", torch::nn::Linear(h, h));
+  w_k_ = register_module("w_k", torch::nn::Linear(h, h));
+  w_v_ = register_module("w_v", torch::nn::Linear(h, h));
+  w_o_ = register_module("w_o", torch::nn::Linear(h, h));
+  ffn_in_ = register_module("ffn_in", torch::nn::Linear(h, 4 * h));
+  ffn_out_ = register_module("ffn_out", torch::nn::Linear(4 * h, h));
+  if (options.coordinate_channel) phi_x_ = register_module("phi_x", torch::nn::Linear(h, 1));
+  if (options.distance_bias) {
+    distance_weight_raw_ = register_parameter("distance_weight_raw", torch::empty({options.heads}));
+  }
+  reset_parameters();
+}
+
+void CrossAttentionSubBlockImpl::reset_parameters() {
+  for (auto* linear :
+       {&modulation_attention_, &modulation_ffn_, &w_q_, &w_k_, &w_v_, &w_o_, &ffn_in_, &ffn_out_}) {
+    (*linear)->reset_parameters();
+  }
+  if (phi_x_) phi_x_->reset_parameters();
+  if (distance_weight_raw_.defined()) {
+    torch::NoGradGuard no_grad;
+    distance_weight_raw_.fill_(std::log(std::expm1(kInitialDistanceWeight)));  // softplus^-1
+  }
+}
+
+SubBlockOutput CrossAttentionSubBlockImpl::forward(const TokenSet& queries, const TokenSet& keys,
+                                                   const torch::Tensor& c, std::int64_t graph_count) {
+  const std::int64_t hidden = options_.hidden, heads = options_.heads, d = hidden / heads;
+  const std::int64_t b = graph_count;
+  const auto pq = padding_for(queries.graph, b);
+  const auto pk = padding_for(keys.graph, b);
+
+  // Modulated norm on the queries, plain LN on keys/values; Q, K, V split into heads per graph.
+  const auto h_q = modulate(queries.h, modulation_attention_(c).index_select(0, queries.graph), hidden);
+  const auto h_k = torch::layer_norm(keys.h, {hidden});
+  const auto split = [&](const torch::Tensor& t, const Padding& p) {
+    return pad(t, p, b).view({b, p.width, heads, d}).transpose(1, 2);  // [B, heads, width, d]
+  };
+  const auto q = split(w_q_(h_q), pq);
+  const auto v_tokens = w_v_(h_k);
+  const auto k = split(w_k_(h_k), pk);
+  const auto v = split(v_tokens, pk);
+
+  // Logits: scaled dot product minus the per-head distance bias (distances only: invariant).
+  auto logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
+  // Positions may arrive in float64 for a float32 model; the logits follow the tokens' dtype.
+  const auto dtype = queries.h.scalar_type();
+  const auto diff = pad(queries.x.to(dtype), pq, b).unsqueeze(2) -
+                    pad(keys.x.to(dtype), pk, b).unsqueeze(1);  // [B,Wq,Wk,3]
+  const auto dist2 = diff.pow(2).sum(-1);
+  if (options_.distance_bias) {
+    logits = logits - torch::softplus(distance_weight_raw_).view({1, heads, 1, 1}) * dist2.unsqueeze(1);
+  }
+
+  // Key-padding mask before the softmax. A graph with no keys at all (no ligand) would softmax over
+  // -inf only and give NaN, so its rows get finite logits and are then zeroed with the mask.
+  const auto key_mask = pk.mask.view({b, 1, 1, pk.width});
+  const auto has_keys = pk.mask.any(1);
+  logits = logits.masked_fill(key_mask.logical_not(), -std::numeric_limits<double>::infinity())
+               .masked_fill(has_keys.logical_not().view({b, 1, 1, 1}), 0.0);
+  const auto alpha = torch::softmax(logits, -1) * key_mask.to(logits.scalar_type());
+
+  // h += W_o sum_k alpha V_k, then h += FFN(modulated LN(h)); queries without keys pass unchanged.
+  const auto active = has_keys.index_select(0, queries.graph).unsqueeze(1).to(queries.h.scalar_type());
+  const auto attended = torch::matmul(alpha, v).transpose(1, 2).reshape({b, pq.width, hidden});
+  auto h = queries.h + active * w_o_(unpad(attended, pq));
+  const auto h_f = modulate(h, modulation_ffn_(c).index_select(0, queries.graph), hidden);
+  h = h + active * ffn_out_(torch::silu(ffn_in_(h_f)));
+
+  SubBlockOutput out{h, {}};
+  if (options_.coordinate_channel) {
+    // dx_q = sum_k alpha_bar (x_q - X_k) phi_x(V_k) / (1 + |x_q - X_k|): invariant weights times
+    // relative vectors, hence rotation-equivariant and translation-invariant. The clamp keeps the
+    // gradient of |.| finite for coincident points (padding, or an atom sitting on an anchor).
+    const auto alpha_bar = alpha.mean(1);                                       // [B, Wq, Wk]
+    const auto phi = pad(phi_x_(v_tokens), pk, b).squeeze(-1).unsqueeze(1);     // [B, 1, Wk]
+    const auto weight = alpha_bar * phi / (1 + dist2.clamp_min(1e-24).sqrt());  // [B, Wq, Wk]
+    const auto dx = (weight.unsqueeze(-1) * diff).sum(2);                       // [B, Wq, 3]
+    out.dx = active * unpad(dx, pq);
+  }
+  return out;
+}
+
+CrossAttentionBlockImpl::CrossAttentionBlockImpl(const CrossAttentionOptions& options) {
+  ligand_to_residue_ = register_module("ligand_to_residue", CrossAttentionSubBlock(options));
+  auto reverse = options;
+  reverse.coordinate_channel = false;  // residue anchors are not moved by the ligand
+  residue_to_ligand_ = register_module("residue_to_ligand", CrossAttentionSubBlock(reverse));
+}
+
+void CrossAttentionBlockImpl::reset_parameters() {
+  ligand_to_residue_->reset_parameters();
+  residue_to_ligand_->reset_parameters();
+}
+
+CrossAttentionBlockOutput CrossAttentionBlockImpl::forward(const TokenSet& ligand, const TokenSet& residues,
+                                                           const torch::Tensor& c, std::int64_t graph_count) {
+  const auto from_residues = ligand_to_residue_(ligand, residues, c, graph_count);
+  const TokenSet updated_ligand{from_residues.h, ligand.x, ligand.graph};
+  const auto from_ligand = residue_to_ligand_(residues, updated_ligand, c, graph_count);
+  return {from_residues.h, from_ligand.h, from_residues.dx};
+}
+
+}  // namespace hemeplm::model
