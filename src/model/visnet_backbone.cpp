@@ -24,7 +24,6 @@ void ViSNetConfig::validate() const {
   check(num_rbf >= 1, "num_rbf must be >= 1");
   check(cutoff > 0.0, "cutoff must be > 0");
   check(max_z >= 1, "max_z must be >= 1");
-  check(!vertex, "vertex (ViS_MP_Vertex) is not implemented");
   if (!problems.empty()) throw UsageError("ViSNet configuration: " + problems);
 }
 

@@ -108,7 +108,6 @@ TEST(ViSNetConfig, NamedConfigsAndErrors) {
   EXPECT_THROW(visnet_config("huge"), UsageError);
   auto bad = paper;
   bad.heads = 7;
-  bad.vertex = true;
   EXPECT_THROW(bad.validate(), UsageError);
 }
 

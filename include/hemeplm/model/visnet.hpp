@@ -24,7 +24,7 @@
 namespace hemeplm::model {
 
 /// Hyperparameters of ViSNet + EquivariantScalar. Defaults are the MD17 `paper` set.
-/// Only vecnorm_type='none', trainable_rbf=false and vertex=false are implemented (the spec's count).
+/// The spec's variant: no vector norm (vecnorm 'none'), a fixed (non-trainable) RBF, plain ViS-MP layers.
 struct ViSNetConfig {
   std::int64_t hidden = 256;  ///< H, divisible by heads and by 2 (head halves it)
   std::int64_t layers = 9;    ///< L ViS-MP layers; the last skips the edge update
@@ -33,7 +33,6 @@ struct ViSNetConfig {
   std::int64_t heads = 8;
   double cutoff = 5.0;       ///< r_c in Å
   std::int64_t max_z = 100;  ///< embedding rows; atomic numbers must be < max_z
-  bool vertex = false;       ///< ViS_MP_Vertex variant: not implemented, validate() rejects it
 
   std::int64_t vector_components() const { return (lmax + 1) * (lmax + 1) - 1; }
   /// Throws hemeplm::UsageError naming every bad value at once.
