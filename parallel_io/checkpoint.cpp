@@ -161,26 +161,26 @@ bool fsync_path(const std::string& path, int flags) {
 void write_group(const std::string& path, hid_t file, const char* group_name,
                  const std::vector<TensorRecord>& records) {
   // Creation order is tracked so that reading returns the tensors in the order they were written.
-  const auto gcpl = plist_handle(H5Pcreate(H5P_GROUP_CREATE));
+  const auto gcpl = h5::Plist(H5Pcreate(H5P_GROUP_CREATE));
   H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-  const auto group = group_handle(H5Gcreate2(file, group_name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT));
+  const auto group = h5::Group(H5Gcreate2(file, group_name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT));
   if (!group.valid())
     throw InputError(path, std::string("group /") + group_name, "cannot create: " + hdf5_reason());
   // Every byte is written right away, so HDF5 need not pre-fill the storage.
-  const auto dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE));
+  const auto dcpl = h5::Plist(H5Pcreate(H5P_DATASET_CREATE));
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   for (const TensorRecord& record : records) {
     const std::string link = escape_name(record.name);
     const std::string where = std::string("dataset /") + group_name + "/" + link;
     h5::Space space;
     if (record.shape.empty()) {
-      space = space_handle(H5Screate(H5S_SCALAR));
+      space = h5::Space(H5Screate(H5S_SCALAR));
     } else {
       const std::vector<hsize_t> dims(record.shape.begin(), record.shape.end());
-      space = space_handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+      space = h5::Space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
     }
-    const auto dataset = dataset_handle(H5Dcreate2(group.get(), link.c_str(), file_type(record.dtype),
-                                                   space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+    const auto dataset = h5::Dataset(H5Dcreate2(group.get(), link.c_str(), file_type(record.dtype),
+                                                space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
     if (!dataset.valid()) throw InputError(path, where, "cannot create: " + hdf5_reason());
     if (!record.data.empty() && H5Dwrite(dataset.get(), memory_type(record.dtype), H5S_ALL, H5S_ALL,
                                          H5P_DEFAULT, record.data.data()) < 0)
@@ -190,7 +190,7 @@ void write_group(const std::string& path, hid_t file, const char* group_name,
 
 void write_hdf5(const std::string& path, const std::string& temporary, const Checkpoint& checkpoint) {
   const auto fapl = checkpoint_file_access(true);
-  auto file = file_handle(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
+  auto file = h5::File(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   if (!file.valid()) throw InputError(path, "cannot create checkpoint file: " + hdf5_reason());
   const hid_t root = file.get();
   const bool attributes_ok = write_string_attribute(root, "format", kFormat) &&
@@ -212,13 +212,13 @@ std::vector<TensorRecord> read_group(const std::string& path, hid_t file, const 
   const std::string group_record = std::string("group /") + group_name;
   const htri_t exists = H5Lexists(file, group_name, H5P_DEFAULT);
   if (exists <= 0) throw InputError(path, group_record, "missing");
-  const auto group = group_handle(H5Gopen2(file, group_name, H5P_DEFAULT));
+  const auto group = h5::Group(H5Gopen2(file, group_name, H5P_DEFAULT));
   if (!group.valid()) throw InputError(path, group_record, "is not a group");
   H5G_info_t info;
   if (H5Gget_info(group.get(), &info) < 0)
     throw InputError(path, group_record, "cannot be read: " + hdf5_reason());
   // Files we write index creation order; a file made elsewhere (h5py) may only have the name index.
-  const auto gcpl = plist_handle(H5Gget_create_plist(group.get()));
+  const auto gcpl = h5::Plist(H5Gget_create_plist(group.get()));
   unsigned order_flags = 0;
   H5Pget_link_creation_order(gcpl.get(), &order_flags);
   const H5_index_t index = (order_flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
@@ -242,15 +242,15 @@ std::vector<TensorRecord> read_group(const std::string& path, hid_t file, const 
     const std::optional<std::string> name = unescape_name(link);
     if (!name) throw InputError(path, where, "name has a malformed %-escape");
     record.name = *name;
-    const auto dataset = dataset_handle(H5Dopen2(group.get(), link.c_str(), H5P_DEFAULT));
+    const auto dataset = h5::Dataset(H5Dopen2(group.get(), link.c_str(), H5P_DEFAULT));
     if (!dataset.valid()) throw InputError(path, where, "is not a dataset");
-    const auto type = type_handle(H5Dget_type(dataset.get()));
+    const auto type = h5::Type(H5Dget_type(dataset.get()));
     const std::optional<DType> dtype = dtype_of(type.get());
     if (!dtype)
       throw InputError(path, where,
                        "has an unsupported type (checkpoints hold float32, float64, int64, int32, uint8)");
     record.dtype = *dtype;
-    const auto space = space_handle(H5Dget_space(dataset.get()));
+    const auto space = h5::Space(H5Dget_space(dataset.get()));
     const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
     if (space_class == H5S_SIMPLE) {
       const int rank = H5Sget_simple_extent_ndims(space.get());
@@ -264,7 +264,7 @@ std::vector<TensorRecord> read_group(const std::string& path, hid_t file, const 
     if (!bytes) throw InputError(path, where, "shape " + shape_text(record.shape) + " is too large");
     // A contiguous dataset must store exactly its shape's bytes; anything else is a damaged file, and
     // checking first avoids allocating whatever a corrupt header claims.
-    const auto dcpl = plist_handle(H5Dget_create_plist(dataset.get()));
+    const auto dcpl = h5::Plist(H5Dget_create_plist(dataset.get()));
     const hsize_t stored = H5Dget_storage_size(dataset.get());
     if (H5Pget_layout(dcpl.get()) == H5D_CONTIGUOUS && *bytes > 0 && stored != *bytes)
       throw InputError(path, where,
@@ -299,7 +299,7 @@ h5::File open_checkpoint(const std::string& path, int* format_version) {
   if (!fs::exists(path, ec)) throw InputError(path, "checkpoint file not found");
   if (fs::is_directory(path, ec)) throw InputError(path, "is a folder, not a checkpoint file");
   const auto fapl = checkpoint_file_access(false);
-  auto file = file_handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
+  auto file = h5::File(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!file.valid()) {
     const std::string reason = hdf5_reason();
     throw InputError(path, "not a readable HDF5 file (truncated, corrupt or another format)" +

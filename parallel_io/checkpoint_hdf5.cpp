@@ -19,7 +19,7 @@ std::string hdf5_reason() {
 }
 
 h5::Plist checkpoint_file_access(bool writing) {
-  auto fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS));
+  auto fapl = h5::Plist(H5Pcreate(H5P_FILE_ACCESS));
   if (writing) H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
 #if H5_VERSION_GE(1, 10, 7)
   H5Pset_file_locking(fapl.get(), true, true);
@@ -28,7 +28,7 @@ h5::Plist checkpoint_file_access(bool writing) {
 }
 
 h5::Type variable_string_type() {
-  auto type = type_handle(H5Tcopy(H5T_C_S1));
+  auto type = h5::Type(H5Tcopy(H5T_C_S1));
   H5Tset_size(type.get(), H5T_VARIABLE);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   return type;
@@ -38,9 +38,9 @@ namespace {
 
 bool write_scalar_attribute(hid_t object, const char* name, hid_t file_type, hid_t memory_type,
                             const void* value) {
-  const auto space = space_handle(H5Screate(H5S_SCALAR));
+  const auto space = h5::Space(H5Screate(H5S_SCALAR));
   const auto attribute =
-      attribute_handle(H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+      h5::Attribute(H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
   return attribute.valid() && H5Awrite(attribute.get(), memory_type, value) >= 0;
 }
 
@@ -49,9 +49,9 @@ std::optional<h5::Attribute> open_scalar_attribute(hid_t object, const char* nam
   const htri_t exists = H5Aexists(object, name);
   if (exists < 0) throw std::runtime_error("cannot be read");
   if (exists == 0) return std::nullopt;
-  auto attribute = attribute_handle(H5Aopen(object, name, H5P_DEFAULT));
+  auto attribute = h5::Attribute(H5Aopen(object, name, H5P_DEFAULT));
   if (!attribute.valid()) throw std::runtime_error("cannot be opened");
-  const auto space = space_handle(H5Aget_space(attribute.get()));
+  const auto space = h5::Space(H5Aget_space(attribute.get()));
   if (H5Sget_simple_extent_npoints(space.get()) != 1) throw std::runtime_error("is not a single value");
   return attribute;
 }
@@ -75,7 +75,7 @@ bool write_int32_attribute(hid_t object, const char* name, int value) {
 std::optional<std::string> read_string_attribute(hid_t object, const char* name) {
   const std::optional<h5::Attribute> attribute = open_scalar_attribute(object, name);
   if (!attribute) return std::nullopt;
-  const auto type = type_handle(H5Aget_type(attribute->get()));
+  const auto type = h5::Type(H5Aget_type(attribute->get()));
   if (H5Tget_class(type.get()) != H5T_STRING) throw std::runtime_error("is not a string");
   if (H5Tis_variable_str(type.get()) > 0) {
     const auto memory_type = variable_string_type();
@@ -88,7 +88,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const char* name)
   // Fixed-length strings (numpy bytes from h5py): read the raw bytes and stop at the first NUL.
   const std::size_t size = H5Tget_size(type.get());
   std::vector<char> buffer(size + 1, '\0');
-  const auto memory_type = type_handle(H5Tcopy(H5T_C_S1));
+  const auto memory_type = h5::Type(H5Tcopy(H5T_C_S1));
   H5Tset_size(memory_type.get(), size + 1);
   H5Tset_strpad(memory_type.get(), H5T_STR_NULLTERM);
   if (H5Aread(attribute->get(), memory_type.get(), buffer.data()) < 0)
@@ -99,7 +99,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const char* name)
 std::optional<std::int64_t> read_integer_attribute(hid_t object, const char* name) {
   const std::optional<h5::Attribute> attribute = open_scalar_attribute(object, name);
   if (!attribute) return std::nullopt;
-  const auto type = type_handle(H5Aget_type(attribute->get()));
+  const auto type = h5::Type(H5Aget_type(attribute->get()));
   if (H5Tget_class(type.get()) != H5T_INTEGER) throw std::runtime_error("is not an integer");
   std::int64_t value = 0;
   if (H5Aread(attribute->get(), H5T_NATIVE_INT64, &value) < 0) throw std::runtime_error("cannot be read");

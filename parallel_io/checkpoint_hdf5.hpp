@@ -13,28 +13,8 @@
 
 namespace hemeplm::parallel_io::checkpoint_detail {
 
-// Typed owners of hid_t come from hdf5_handles.hpp, shared with the H5MD code.
-inline h5::File file_handle(hid_t id) {
-  return h5::File(id);
-}
-inline h5::Group group_handle(hid_t id) {
-  return h5::Group(id);
-}
-inline h5::Dataset dataset_handle(hid_t id) {
-  return h5::Dataset(id);
-}
-inline h5::Space space_handle(hid_t id) {
-  return h5::Space(id);
-}
-inline h5::Type type_handle(hid_t id) {
-  return h5::Type(id);
-}
-inline h5::Attribute attribute_handle(hid_t id) {
-  return h5::Attribute(id);
-}
-inline h5::Plist plist_handle(hid_t id) {
-  return h5::Plist(id);
-}
+// Owners of hid_t are the typed handles of hdf5_handles.hpp (h5::File, h5::Dataset, ...), shared with
+// the H5MD code.
 
 /// Turns off HDF5's printing of its error stack for the lifetime of the object (our own InputError
 /// says what went wrong in one line) and restores the previous handler afterwards.

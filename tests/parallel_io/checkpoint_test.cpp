@@ -369,15 +369,15 @@ TEST(Checkpoint, WrongContentsNameTheAttributeOrDataset) {
             std::string::npos);
 
   const std::string half = edited_copy(dir, good, "float16.h5", [](hid_t f) {
-    const auto space = space_handle(H5Screate_simple(1, std::array<hsize_t, 1>{4}.data(), nullptr));
-    const auto d = dataset_handle(
+    const auto space = h5::Space(H5Screate_simple(1, std::array<hsize_t, 1>{4}.data(), nullptr));
+    const auto d = h5::Dataset(
         H5Dcreate2(f, "/parameters/half", H5T_STD_I16LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   });
   EXPECT_NE(
       input_error([&] { read_checkpoint(half); }).find("dataset /parameters/half: has an unsupported type"),
       std::string::npos);
   const std::string group = edited_copy(dir, good, "group.h5", [](hid_t f) {
-    const auto g = group_handle(H5Gcreate2(f, "/ema/sub", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const auto g = h5::Group(H5Gcreate2(f, "/ema/sub", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   });
   EXPECT_NE(input_error([&] { read_checkpoint(group); }).find("dataset /ema/sub: is not a dataset"),
             std::string::npos);
