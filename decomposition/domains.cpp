@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fragment_support.hpp"
+#include "hemeplm/core/elements.hpp"
 #include "hemeplm/core/error.hpp"
 
 namespace hemeplm::decomposition {
@@ -18,12 +19,6 @@ namespace {
 
 bool is_pooled(ResidueKind kind) {
   return detail::is_polymer_residue(kind) || kind == ResidueKind::kCofactor;
-}
-
-bool is_metal(int z) {
-  constexpr int kNonMetals[] = {1,  2,  5,  6,  7,  8,  9,  10, 14, 15, 16,
-                                17, 18, 33, 34, 35, 36, 52, 53, 54, 85, 86};
-  return z > 0 && std::find(std::begin(kNonMetals), std::end(kNonMetals), z) == std::end(kNonMetals);
 }
 
 /// C-alpha, else a metal atom (heme iron, zinc sites), else the first heavy atom, else the first atom.

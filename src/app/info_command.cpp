@@ -9,6 +9,7 @@
 #include "hemeplm/core/elements.hpp"
 #include "hemeplm/core/error.hpp"
 #include "hemeplm/dist/device.hpp"
+#include "model_options.hpp"
 #include "system_input.hpp"
 
 namespace hemeplm::app {
@@ -142,19 +143,61 @@ ordered_json devices_json(MPI_Comm comm) {
   return j;
 }
 
+ordered_json model_json(const model::HemePLMConfig& config) {
+  const auto built = model::count_parameters(config);
+  const auto expected = model::expected_parameter_counts(config);
+  ordered_json j;
+  j["model"] = config.name;
+  std::int64_t total = 0, trainable = 0, expected_total = 0;
+  ordered_json modules = ordered_json::object();
+  for (std::size_t i = 0; i < built.size(); ++i) {
+    total += built[i].parameters;
+    trainable += built[i].trainable_in_stage2;
+    expected_total += expected[i].parameters;
+    modules[built[i].module] = {{"parameters", built[i].parameters},
+                                {"expected_from_spec", expected[i].parameters},
+                                {"trainable_in_stage2", built[i].trainable_in_stage2}};
+  }
+  j["parameters"] = total;
+  j["expected_from_spec"] = expected_total;
+  j["trainable_in_stage2"] = trainable;
+  j["modules"] = modules;
+  ordered_json hyper = ordered_json::object();
+  for (const auto& [key, value] : model::hyperparameter_values(config))
+    if (key != "name") hyper[key] = value;
+  j["hyperparameters"] = hyper;
+  return j;
+}
+
+void print_model_table(std::ostream& out, const ordered_json& j) {
+  out << "model           " << j["model"].get<std::string>() << '\n'
+      << "parameters      " << j["parameters"].get<std::int64_t>()
+      << " (spec formulas: " << j["expected_from_spec"].get<std::int64_t>()
+      << "; trainable in stage 2: " << j["trainable_in_stage2"].get<std::int64_t>() << ")\n";
+  for (const auto& [name, m] : j["modules"].items())
+    out << "  " << std::left << std::setw(18) << name << std::right << std::setw(12)
+        << m["parameters"].get<std::int64_t>() << '\n';
+  out << "hyperparameters\n";
+  for (const auto& [key, value] : j["hyperparameters"].items())
+    out << "  " << std::left << std::setw(36) << key << value.get<std::string>() << '\n';
+}
+
 class InfoCommand final : public Command {
  public:
   const char* name() const override { return "info"; }
   const char* summary() const override {
     return "describe a structure (atoms, residues, ligands, bonds, box) or the devices";
   }
-  const char* usage() const override { return "STRUCTURE [--ligand FILE]... [--json] | --devices [--json]"; }
+  const char* usage() const override {
+    return "STRUCTURE [--ligand FILE]... [--json] | --devices [--json] | --model NAME [--json]";
+  }
   void add_options(po::options_description& options) const override {
     po::positional_options_description unused;
     add_structure_options(options, unused);
     options.add_options()("json", po::bool_switch(), "print one JSON object instead of a table")(
         "devices", po::bool_switch(),
         "describe the CUDA devices and NCCL this build can use, and self-test them");
+    add_model_options(options, nullptr);
   }
   void add_positionals(po::positional_options_description& positionals) const override {
     positionals.add("structure", 1);
@@ -163,10 +206,24 @@ class InfoCommand final : public Command {
     return "Examples:\n"
            "  hemeplm info inputs/example/complex.pdb --ligand inputs/example/ligand.sdf\n"
            "  hemeplm info protein.cif --json | jq .atoms\n"
-           "  mpirun -n 4 hemeplm info --devices   # one line per node-local rank binding\n";
+           "  mpirun -n 4 hemeplm info --devices   # one line per node-local rank binding\n"
+           "  hemeplm info --model paper --json     # parameter counts per module\n"
+           "  hemeplm info --model tiny --model.denoiser.layers 4\n"
+           "  hemeplm info --model paper --config model.ini   # [model] section: visnet.hidden = 128\n";
   }
   int run(const po::variables_map& options, const RunContext& context) const override {
     const bool json = options["json"].as<bool>();
+    if (options.count("model")) {
+      return run_on_root(context, [&] {
+        const ordered_json j = model_json(model_config_from(options));
+        if (json) {
+          *context.out << j.dump(2) << '\n';
+        } else {
+          print_model_table(*context.out, j);
+        }
+        return 0;
+      });
+    }
     if (options["devices"].as<bool>()) {
       const ordered_json j = devices_json(context.comm);
       if (context.is_root()) {

@@ -26,20 +26,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hemeplm/core/elements.hpp"
 #include "hemeplm/core/features.hpp"
 
 namespace hemeplm {
 namespace {
-
-/// Metals: their bonds (coordination, from CONECT or distances) are not covalent two-electron bonds
-/// and would make RDKit reject e.g. a His ring N bound to Zn; RDKit's MetalDisconnector does the same.
-bool is_metal(int z) {
-  if (z == 3 || z == 4 || z == 11 || z == 12 || z == 13 || z == 19 || z == 20) return true;
-  if (z >= 21 && z <= 31) return true;  // Sc..Ga
-  if (z >= 37 && z <= 50) return true;  // Rb..Sn
-  if (z >= 55 && z <= 84) return true;  // Cs..Po (lanthanides included)
-  return z >= 87;
-}
 
 /// Elements that may carry implicit hydrogens when a residue has none written (heavy-atom files).
 bool may_have_implicit_h(int z) {

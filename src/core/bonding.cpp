@@ -180,11 +180,6 @@ void link_disulfides(const System& system, BondSet& bonds) {
 
 }  // namespace
 
-bool is_metal(int z) {
-  const bool halogen = z == 9 || z == 17 || z == 35 || z == 53;
-  return !halogen && is_common_ion_element(z);
-}
-
 void assign_receptor_bonds(System& system, const std::vector<std::array<int, 2>>& conect_pairs) {
   BondSet bonds(system.atom_count());
   for (const Residue& residue : system.residues) {

@@ -144,6 +144,14 @@ double covalent_radius(int z) {
   return kElements[z].radius;
 }
 
+bool is_metal(int z) {
+  if (z == 3 || z == 4 || z == 11 || z == 12 || z == 13 || z == 19 || z == 20) return true;
+  if (z >= 21 && z <= 31) return true;  // Sc..Ga
+  if (z >= 37 && z <= 50) return true;  // Rb..Sn
+  if (z >= 55 && z <= 84) return true;  // Cs..Po (lanthanides included)
+  return z >= 87;
+}
+
 bool is_common_ion_element(int z) {
   switch (z) {
     case 3:

@@ -28,7 +28,4 @@ void assign_receptor_formal_charges(System& system, const std::vector<int>& file
 /// Molecules as connected components of the bond graph over residues.
 void assign_receptor_molecules(System& system);
 
-/// True for metal elements, whose coordination bonds are never made covalent bonds.
-bool is_metal(int atomic_number);
-
 }  // namespace hemeplm

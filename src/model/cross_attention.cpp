@@ -105,9 +105,20 @@ SubBlockOutput CrossAttentionSubBlockImpl::forward(const TokenSet& queries, cons
   auto logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
   // Positions may arrive in float64 for a float32 model; the logits follow the tokens' dtype.
   const auto dtype = queries.h.scalar_type();
-  const auto diff = pad(queries.x.to(dtype), pq, b).unsqueeze(2) -
-                    pad(keys.x.to(dtype), pk, b).unsqueeze(1);  // [B,Wq,Wk,3]
-  const auto dist2 = diff.pow(2).sum(-1);
+  auto diff = pad(queries.x.to(dtype), pq, b).unsqueeze(2) -
+              pad(keys.x.to(dtype), pk, b).unsqueeze(1);  // [B,Wq,Wk,3]
+  auto dist2 = diff.pow(2).sum(-1);
+  if (queries.positioned.defined() || keys.positioned.defined()) {
+    // Pairs where either side has no position contribute no geometry at all.
+    const auto has_position = [&](const TokenSet& set, const Padding& p) {
+      const auto flag = set.positioned.defined() ? set.positioned.to(dtype).unsqueeze(1)
+                                                 : torch::ones({set.h.size(0), 1}, set.h.options());
+      return pad(flag, p, b).squeeze(-1);  // [B, W]
+    };
+    const auto pair = has_position(queries, pq).unsqueeze(2) * has_position(keys, pk).unsqueeze(1);
+    dist2 = dist2 * pair;
+    diff = diff * pair.unsqueeze(-1);
+  }
   if (options_.distance_bias) {
     logits = logits - torch::softplus(distance_weight_raw_).view({1, heads, 1, 1}) * dist2.unsqueeze(1);
   }
@@ -153,10 +164,32 @@ void CrossAttentionBlockImpl::reset_parameters() {
   residue_to_ligand_->reset_parameters();
 }
 
+TokenSet merge_token_sets(const TokenSet& a, const TokenSet& b) {
+  if (!b.h.defined() || b.h.size(0) == 0) return a;
+  if (!a.h.defined() || a.h.size(0) == 0) return b;
+  const auto flags = [](const TokenSet& s) {
+    return s.positioned.defined() ? s.positioned.to(torch::kBool)
+                                  : torch::ones({s.h.size(0)}, s.graph.options().dtype(torch::kBool));
+  };
+  const auto graph = torch::cat({a.graph, b.graph});
+  // Stable order by graph: sort the key graph * n + position, which is unique.
+  const auto n = graph.numel();
+  const auto order = std::get<1>(torch::sort(graph * n + torch::arange(n, graph.options())));
+  TokenSet merged;
+  merged.h = torch::cat({a.h, b.h}).index_select(0, order);
+  merged.x = torch::cat({a.x, b.x.to(a.x.scalar_type())}).index_select(0, order);
+  merged.graph = graph.index_select(0, order);
+  if (a.positioned.defined() || b.positioned.defined())
+    merged.positioned = torch::cat({flags(a), flags(b)}).index_select(0, order);
+  return merged;
+}
+
 CrossAttentionBlockOutput CrossAttentionBlockImpl::forward(const TokenSet& ligand, const TokenSet& residues,
-                                                           const torch::Tensor& c, std::int64_t graph_count) {
-  const auto from_residues = ligand_to_residue_(ligand, residues, c, graph_count);
-  const TokenSet updated_ligand{from_residues.h, ligand.x, ligand.graph};
+                                                           const torch::Tensor& c, std::int64_t graph_count,
+                                                           const TokenSet& extra_keys) {
+  const auto from_residues =
+      ligand_to_residue_(ligand, merge_token_sets(residues, extra_keys), c, graph_count);
+  const TokenSet updated_ligand{from_residues.h, ligand.x, ligand.graph, ligand.positioned};
   const auto from_ligand = residue_to_ligand_(residues, updated_ligand, c, graph_count);
   return {from_residues.h, from_ligand.h, from_residues.dx};
 }

@@ -50,7 +50,8 @@ void EGInterpolatorImpl::freeze_spatial() {
   for (auto& p : spatial_->parameters()) p.requires_grad_(false);
 }
 
-torch::Tensor EGInterpolatorImpl::forward(const TrajectoryInput& in, const torch::Tensor& x_t) {
+torch::Tensor EGInterpolatorImpl::forward(const TrajectoryInput& in, const torch::Tensor& x_t,
+                                          const torch::Tensor& context) {
   const auto n = x_t.size(0);
   const auto frames = x_t.size(1);
   const auto& mol = in.molecule;
@@ -69,6 +70,7 @@ torch::Tensor EGInterpolatorImpl::forward(const TrajectoryInput& in, const torch
   // Not a structured binding: the lambdas below capture edge_attr (C++17 forbids capturing bindings).
   torch::Tensor h, edge_attr;
   std::tie(h, edge_attr) = embed_trajectory(embedding_, input_linear_, mol, frames);
+  if (context.defined()) h = h + context.unsqueeze(1);
 
   const auto es = [&](torch::nn::ModuleList& list, std::int64_t i, const torch::Tensor& xv,
                       const torch::Tensor& hv) {

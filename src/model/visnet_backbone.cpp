@@ -1,9 +1,10 @@
-// ViSNet backbone (embedding + ViS-MP layers), its named configurations, and EnergyModel (backbone + head +
-// standardisation) giving per-graph and per-residue energies and forces (model-spec.md (a)).
+// ViSNet backbone (embedding + ViS-MP layers) and EnergyModel (backbone + head + standardisation) giving
+// per-graph and per-residue energies and forces (model-spec.md (a)). Configurations: config.cpp.
 #include <torch/autograd.h>
 #include <torch/nn/init.h>
 #include <torch/types.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -11,40 +12,6 @@
 #include "hemeplm/model/visnet.hpp"
 
 namespace hemeplm::model {
-
-void ViSNetConfig::validate() const {
-  std::string problems;
-  auto check = [&problems](bool ok, const std::string& what) {
-    if (!ok) problems += (problems.empty() ? "" : "; ") + what;
-  };
-  check(hidden > 0 && heads > 0 && hidden % heads == 0, "hidden must be a positive multiple of heads");
-  check(hidden % 2 == 0, "hidden must be even (the head halves it)");
-  check(layers >= 1, "layers must be >= 1");
-  check(lmax == 1 || lmax == 2, "lmax must be 1 or 2");
-  check(num_rbf >= 1, "num_rbf must be >= 1");
-  check(cutoff > 0.0, "cutoff must be > 0");
-  check(max_z >= 1, "max_z must be >= 1");
-  if (!problems.empty()) throw UsageError("ViSNet configuration: " + problems);
-}
-
-std::int64_t ViSNetConfig::expected_parameter_count() const {
-  // (16L + 4.25) H^2 written as (64L + 17) H^2 / 4 to stay in integers (H is even, so H^2 / 4 is exact).
-  return (64 * layers + 17) * hidden * hidden / 4 + (2 * max_z + 2 * num_rbf + 13 * layers + 8) * hidden + 2;
-}
-
-ViSNetConfig visnet_config(const std::string& name) {
-  ViSNetConfig c;  // defaults are "paper" (MD17 / rMD17 / MD22)
-  if (name == "paper") return c;
-  if (name == "chignolin") {
-    c.hidden = 128, c.layers = 6, c.lmax = 1;
-    return c;
-  }
-  if (name == "tiny") {
-    c.hidden = 32, c.layers = 2, c.lmax = 1, c.num_rbf = 16, c.heads = 4;
-    return c;
-  }
-  throw UsageError("unknown ViSNet configuration '" + name + "' (known: paper, chignolin, tiny)");
-}
 
 ViSNetImpl::ViSNetImpl(const ViSNetConfig& config) : config_(config) {
   config_.validate();
@@ -102,7 +69,12 @@ ViSNetOutput ViSNetImpl::forward(const AtomGraph& graph) {
   state.f = (x.index_select(0, edges.dst) + x.index_select(0, edges.src)) * edge_embedding_(rbf_all);
   state.x = x;
   state.v = torch::zeros({n, config_.vector_components(), config_.hidden}, x.options());
-  for (auto& layer : layers_) state = layer(state, edges);
+  std::int64_t edge_chunk = 0;
+  if (!torch::GradMode::is_enabled() && inference_block_elements_ > 0) {
+    edge_chunk =
+        std::max<std::int64_t>(1, inference_block_elements_ / (config_.vector_components() * config_.hidden));
+  }
+  for (auto& layer : layers_) state = layer(state, edges, edge_chunk);
 
   // Final norms; VecLN is the identity for vecnorm_type = 'none'.
   return {out_norm_(state.x), state.v};

@@ -82,6 +82,53 @@ TEST(Info, DevicesReportsHonestlyWithoutGpu) {
   }
 }
 
+TEST(Info, ModelPaperParameterCount) {
+  const auto r = run_command({hemeplm_binary(), "info", "--model", "paper", "--json"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const json j = json::parse(r.out);
+  const auto parameters = j["parameters"].get<std::int64_t>();
+  EXPECT_GE(parameters, 17'500'000);
+  EXPECT_LE(parameters, 18'900'000);
+  EXPECT_EQ(parameters, j["expected_from_spec"].get<std::int64_t>());
+  EXPECT_EQ(j["modules"]["energy_model"]["parameters"], 9'815'298);
+  EXPECT_EQ(j["modules"]["denoiser"]["parameters"], 3'267'301);
+  EXPECT_EQ(j["hyperparameters"]["visnet.hidden"], "256");
+
+  const auto table = run_command({hemeplm_binary(), "info", "--model", "tiny"});
+  ASSERT_EQ(table.exit_status, 0) << table.err;
+  EXPECT_NE(table.out.find("cross_attention"), std::string::npos) << table.out;
+}
+
+TEST(Info, ModelHyperparametersFromConfigFileAndCommandLine) {
+  TempDir dir;
+  const std::string config = dir.write("model.ini",
+                                       "model = paper\n"
+                                       "[model]\n"
+                                       "visnet.layers = 8\n"
+                                       "cross_attention.distance_bias = false\n");
+  const auto r = run_command({hemeplm_binary(), "info", "--config", config, "--json"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const json j = json::parse(r.out);
+  // One ViS-MP layer and the 32 distance-bias weights fewer than paper (model-spec.md: 1,051,904).
+  EXPECT_EQ(j["parameters"].get<std::int64_t>(), 18'449'511 - 1'051'904);
+  EXPECT_EQ(j["hyperparameters"]["visnet.layers"], "8");
+
+  const auto cli =
+      run_command({hemeplm_binary(), "info", "--config", config, "--model.visnet.layers", "9", "--json"});
+  ASSERT_EQ(cli.exit_status, 0) << cli.err;
+  EXPECT_EQ(json::parse(cli.out)["parameters"].get<std::int64_t>(), 18'449'511);
+
+  const std::string bad = dir.write("bad.ini", "model = tiny\n[model]\nvisnet.hiden = 8\n");
+  const auto unknown = run_command({hemeplm_binary(), "info", "--config", bad});
+  EXPECT_EQ(unknown.exit_status, 2);
+  EXPECT_NE(unknown.err.find("bad.ini"), std::string::npos) << unknown.err;
+  const auto invalid =
+      run_command({hemeplm_binary(), "info", "--model", "tiny", "--model.visnet.heads", "5"});
+  EXPECT_EQ(invalid.exit_status, 2);
+  EXPECT_NE(invalid.err.find("heads"), std::string::npos) << invalid.err;
+  EXPECT_EQ(std::count(invalid.err.begin(), invalid.err.end(), '\n'), 1) << invalid.err;
+}
+
 TEST(Fragment, JsonSummaryAndPlanFile) {
   TempDir dir;
   const std::string plan = (dir.path() / "plan.json").string();

@@ -53,10 +53,14 @@ struct System {
 // Two graphs: 5 ligand atoms + 7 residues, and 3 ligand atoms + 4 residues, positions in ~10 Å.
 System two_graphs(std::int64_t hidden, std::int64_t time_dim) {
   System s;
-  s.ligand = {torch::randn({8, hidden}, kF64), 5 * torch::randn({8, 3}, kF64),
-              torch::tensor({0, 0, 0, 0, 0, 1, 1, 1}, kI64)};
-  s.residues = {torch::randn({11, hidden}, kF64), 5 * torch::randn({11, 3}, kF64),
-                torch::tensor({0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}, kI64)};
+  s.ligand = {torch::randn({8, hidden}, kF64),
+              5 * torch::randn({8, 3}, kF64),
+              torch::tensor({0, 0, 0, 0, 0, 1, 1, 1}, kI64),
+              {}};
+  s.residues = {torch::randn({11, hidden}, kF64),
+                5 * torch::randn({11, 3}, kF64),
+                torch::tensor({0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}, kI64),
+                {}};
   s.c = torch::randn({2, time_dim}, kF64);
   s.graphs = 2;
   return s;
@@ -138,7 +142,8 @@ TEST(CrossAttention, GraphWithoutLigandPassesThroughWithoutNaN) {
   block->to(torch::kFloat64);
   auto s = two_graphs(32, 16);
   // Graph 1 loses its ligand atoms; graph 2 (no residues, no ligand) is empty altogether.
-  s.ligand = {s.ligand.h.narrow(0, 0, 5).clone(), s.ligand.x.narrow(0, 0, 5), s.ligand.graph.narrow(0, 0, 5)};
+  s.ligand = {
+      s.ligand.h.narrow(0, 0, 5).clone(), s.ligand.x.narrow(0, 0, 5), s.ligand.graph.narrow(0, 0, 5), {}};
   s.c = torch::randn({3, 16}, kF64);
   s.residues.h.set_requires_grad(true);
   const auto out = block(s.ligand, s.residues, s.c, 3);
@@ -156,7 +161,7 @@ TEST(CrossAttention, BatchWithoutAnyLigandAndFloat32ModelWork) {
   CrossAttentionOptions options{32, 16, 4, true, true};
   CrossAttentionBlock block(options);
   auto s = two_graphs(32, 16);
-  const TokenSet none{torch::zeros({0, 32}, kF64), torch::zeros({0, 3}, kF64), torch::zeros({0}, kI64)};
+  const TokenSet none{torch::zeros({0, 32}, kF64), torch::zeros({0, 3}, kF64), torch::zeros({0}, kI64), {}};
   block->to(torch::kFloat64);
   const auto out = block(none, s.residues, s.c, 2);
   EXPECT_TRUE(torch::equal(out.residues, s.residues.h));
@@ -204,8 +209,8 @@ TEST(CrossAttention, SubBlockMatchesNaiveSpec) {
   CrossAttentionSubBlock block(CrossAttentionOptions{32, 16, 4, true, true});
   block->to(torch::kFloat64);
   const auto s = two_graphs(32, 16);
-  const TokenSet lig{s.ligand.h.narrow(0, 0, 5), s.ligand.x.narrow(0, 0, 5), torch::zeros({5}, kI64)};
-  const TokenSet res{s.residues.h.narrow(0, 0, 7), s.residues.x.narrow(0, 0, 7), torch::zeros({7}, kI64)};
+  const TokenSet lig{s.ligand.h.narrow(0, 0, 5), s.ligand.x.narrow(0, 0, 5), torch::zeros({5}, kI64), {}};
+  const TokenSet res{s.residues.h.narrow(0, 0, 7), s.residues.x.narrow(0, 0, 7), torch::zeros({7}, kI64), {}};
   const auto out = block(lig, res, s.c.narrow(0, 0, 1), 1);
   const auto ref = naive_sub_block(block, lig, res, s.c[0]);
   EXPECT_LE(max_relative(out.h, ref.h), 1e-12);
@@ -220,9 +225,10 @@ TEST(CrossAttention, BatchedGraphsMatchEachAlone) {
   const auto s = two_graphs(32, 16);
   const auto both = block(s.ligand, s.residues, s.c, 2);
   const auto alone = [&](std::int64_t l0, std::int64_t ln, std::int64_t r0, std::int64_t rn, std::int64_t g) {
-    const TokenSet lig{s.ligand.h.narrow(0, l0, ln), s.ligand.x.narrow(0, l0, ln), torch::zeros({ln}, kI64)};
-    const TokenSet res{s.residues.h.narrow(0, r0, rn), s.residues.x.narrow(0, r0, rn),
-                       torch::zeros({rn}, kI64)};
+    const TokenSet lig{
+        s.ligand.h.narrow(0, l0, ln), s.ligand.x.narrow(0, l0, ln), torch::zeros({ln}, kI64), {}};
+    const TokenSet res{
+        s.residues.h.narrow(0, r0, rn), s.residues.x.narrow(0, r0, rn), torch::zeros({rn}, kI64), {}};
     return block(lig, res, s.c.narrow(0, g, 1), 1);
   };
   const auto first = alone(0, 5, 0, 7, 0);

@@ -199,6 +199,44 @@ TEST_P(ViSNetSymmetry, AtomPermutationPermutesOutputs) {
 
 INSTANTIATE_TEST_SUITE_P(ViSNet, ViSNetSymmetry, ::testing::Values(1, 2));
 
+TEST(ViSNetEdgeUpdate, RejectionProductMatchesPlainFormula) {
+  torch::manual_seed(21);
+  for (const std::int64_t lmax : {1, 2}) {
+    const auto m = (lmax + 1) * (lmax + 1) - 1;
+    const auto y = spherical_harmonics(
+        torch::nn::functional::normalize(torch::randn({50, 3}, kF64),
+                                         torch::nn::functional::NormalizeFuncOptions().dim(1)),
+        lmax);
+    const auto a = torch::randn({50, m, 16}, kF64);
+    const auto b = torch::randn({50, m, 16}, kF64);
+    const auto fast = rejection_product(a, b, y);
+    const auto plain = rejection_product_reference(a, b, y);
+    EXPECT_LT((fast - plain).abs().max().item<double>(), 1e-12 * plain.abs().max().item<double>()) << lmax;
+  }
+}
+
+TEST(ViSNetInference, EdgeBlocksEqualOneBlock) {
+  // Without autograd the layers process edges in blocks (bounded memory on large graphs); the sums
+  // are the same up to rounding, whatever the block size, for lmax 1 and 2.
+  for (const std::int64_t lmax : {1, 2}) {
+    torch::manual_seed(22);
+    ViSNet model(test_config(lmax));
+    model->to(torch::kFloat64);
+    perturb(*model, 0.1);
+    const auto s = sample(24, 2);
+    const auto graph = build_graph(grid_positions(2), s.z, s.batch, 2, 4.0);
+    const auto reference = model->forward(graph);  // autograd on: one block
+    torch::NoGradGuard no_grad;
+    for (const std::int64_t edges_per_block : {1, 7, 1000}) {
+      model->set_inference_block_elements(edges_per_block * test_config(lmax).vector_components() *
+                                          test_config(lmax).hidden);
+      const auto blocked = model->forward(graph);
+      EXPECT_LT(rel_error(blocked.x, reference.x), 1e-12) << lmax << " " << edges_per_block;
+      EXPECT_LT(rel_error(blocked.v, reference.v), 1e-12) << lmax << " " << edges_per_block;
+    }
+  }
+}
+
 TEST(ViSNetForces, MatchCentralFiniteDifferences) {
   torch::manual_seed(13);
   const auto cfg = test_config(2);

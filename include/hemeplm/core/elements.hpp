@@ -22,6 +22,10 @@ double covalent_radius(int z);
 /// True for the metals, halides and other elements that appear as monatomic ions in structure files.
 bool is_common_ion_element(int z);
 
+/// True for metals (Li, Be, Na, Mg, Al, K, Ca, Sc..Ga, Rb..Sn, Cs..Po, Fr and beyond): their bonds are
+/// coordination, not covalent two-electron bonds, and a metal is the anchor of a cofactor (heme Fe).
+bool is_metal(int z);
+
 /// Infers the element of a PDB atom whose element column (77-78) is blank.
 /// `name` is the 4-character atom-name field as written (columns 13-16, spaces kept) when available,
 /// otherwise the trimmed name; `residue_is_polymer` is true for amino-acid and nucleic-acid residues,

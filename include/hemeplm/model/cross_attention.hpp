@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "hemeplm/model/config.hpp"
+
 namespace hemeplm::model {
 
 inline constexpr std::int64_t kResidueTypeCount = 21;  ///< 20 amino acids + "other" (cofactors, heme)
@@ -40,20 +42,18 @@ class ResidueTokensImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResidueTokens);
 
-struct CrossAttentionOptions {
-  std::int64_t hidden = 256;        ///< H
-  std::int64_t time_dim = 256;      ///< H_t, width of c
-  std::int64_t heads = 8;           ///< d = H / heads
-  bool distance_bias = true;        ///< -w_h |x_q - x_k|^2, w_h = softplus(param); adds `heads` parameters
-  bool coordinate_channel = false;  ///< equivariant dx_q; adds phi_x = Linear(H, 1)
-};
-
 /// One side of the attention: tokens, their positions and their graph.
 struct TokenSet {
   torch::Tensor h;      ///< [n, H]
   torch::Tensor x;      ///< [n, 3] Å (ligand atom positions or residue anchors)
   torch::Tensor graph;  ///< [n] int64, ascending
+  /// [n] bool, or undefined when every token has a position. Tokens without one (pooled domain and
+  /// protein tokens) get no distance bias and no coordinate-channel term; their x is ignored.
+  torch::Tensor positioned;
 };
+
+/// Both sets in one, still ascending by graph (a stable merge: a's tokens first within a graph).
+TokenSet merge_token_sets(const TokenSet& a, const TokenSet& b);
 
 struct SubBlockOutput {
   torch::Tensor h;   ///< [n_q, H] updated query tokens
@@ -100,8 +100,9 @@ class CrossAttentionBlockImpl : public torch::nn::Module {
 
   void reset_parameters();
 
+  /// `extra_keys` (e.g. pooled tokens) join the residue keys of the ligand -> residue direction only.
   CrossAttentionBlockOutput forward(const TokenSet& ligand, const TokenSet& residues, const torch::Tensor& c,
-                                    std::int64_t graph_count);
+                                    std::int64_t graph_count, const TokenSet& extra_keys = {});
 
  private:
   CrossAttentionSubBlock ligand_to_residue_{nullptr};

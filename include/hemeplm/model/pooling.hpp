@@ -12,13 +12,9 @@
 
 #include <cstdint>
 
-namespace hemeplm::model {
+#include "hemeplm/model/config.hpp"
 
-struct PoolingOptions {
-  std::int64_t hidden = 256;  ///< H
-  std::int64_t domains = 8;   ///< K learned domain queries
-  std::int64_t heads = 8;
-};
+namespace hemeplm::model {
 
 /// Softmax partials of the domain attention per (graph, domain, head), shifted by `max`:
 /// sum_exp = sum_r exp(l_r - max), weighted = sum_r exp(l_r - max) V_r. Empty segments have

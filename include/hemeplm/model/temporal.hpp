@@ -46,7 +46,10 @@ class EGInterpolatorImpl : public torch::nn::Module {
   /// x_t [N, T, 3] full length (entries at known frames/atoms are ignored) -> eps_hat [N, T_free, 3].
   /// Inpainted (known) atoms inside free frames still get an eps_hat entry: the loss masks them and
   /// the sampler re-imposes x_given (model-spec.md (c)). CoM projection of eps_hat is the caller's.
-  torch::Tensor forward(const TrajectoryInput& in, const torch::Tensor& x_t);
+  /// `context` [N, H] (optional) is added to every frame's h after the input linear (the HemePLM
+  /// context adapter's output); it is invariant, so equivariance is kept.
+  torch::Tensor forward(const TrajectoryInput& in, const torch::Tensor& x_t,
+                        const torch::Tensor& context = {});
   /// requires_grad = false on everything that is in the stage-1 checkpoint.
   void freeze_spatial();
 

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "hemeplm/model/config.hpp"
+
 namespace hemeplm::model {
 
 /// Transformer-style sinusoidal embedding of a (diffusion) step: [sin(t w_i), cos(t w_i)],
@@ -24,12 +26,6 @@ class SinusoidalEmbedding {
 
  private:
   std::int64_t dim_;
-};
-
-struct DiffusionTimeOptions {
-  std::int64_t embedding_dim = 256;  ///< width of SinEmb(t)
-  std::int64_t hidden = 1024;        ///< inner width of the MLP
-  std::int64_t output_dim = 256;     ///< H_t, the conditioning width read by AdaLN
 };
 
 /// c = Linear(hidden -> out)(SiLU(Linear(emb -> hidden)(SinEmb(t)))); 525,568 parameters at the defaults.

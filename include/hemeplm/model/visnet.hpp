@@ -20,36 +20,21 @@
 #include <vector>
 
 #include "hemeplm/model/atom_graph.hpp"
+#include "hemeplm/model/config.hpp"
 
 namespace hemeplm::model {
-
-/// Hyperparameters of ViSNet + EquivariantScalar. Defaults are the MD17 `paper` set.
-/// The spec's variant: no vector norm (vecnorm 'none'), a fixed (non-trainable) RBF, plain ViS-MP layers.
-struct ViSNetConfig {
-  std::int64_t hidden = 256;  ///< H, divisible by heads and by 2 (head halves it)
-  std::int64_t layers = 9;    ///< L ViS-MP layers; the last skips the edge update
-  std::int64_t lmax = 2;      ///< 1 or 2; M = (lmax+1)^2 - 1 harmonic components
-  std::int64_t num_rbf = 32;  ///< R
-  std::int64_t heads = 8;
-  double cutoff = 5.0;       ///< r_c in Å
-  std::int64_t max_z = 100;  ///< embedding rows; atomic numbers must be < max_z
-
-  std::int64_t vector_components() const { return (lmax + 1) * (lmax + 1) - 1; }
-  /// Throws hemeplm::UsageError naming every bad value at once.
-  void validate() const;
-  /// P = (16L + 4.25) H^2 + (2Z + 2R + 13L + 8) H + 2 (spec formula, independent of lmax).
-  std::int64_t expected_parameter_count() const;
-};
-
-/// Named configurations: "paper" (H=256, L=9, lmax=2, R=32), "chignolin" (H=128, L=6, lmax=1, R=32),
-/// "tiny" (H=32, L=2, lmax=1, R=16, 4 heads; for tests). Unknown names throw hemeplm::UsageError.
-ViSNetConfig visnet_config(const std::string& name);
 
 /// phi(r) = 0.5 (cos(pi r / r_c) + 1) for r < r_c, else 0. Any shape.
 torch::Tensor cosine_cutoff(const torch::Tensor& distance, double cutoff);
 
 /// Real spherical harmonics of unit vectors [E, 3] -> [E, M], l = 0 dropped; zero vectors give zeros.
 torch::Tensor spherical_harmonics(const torch::Tensor& unit_vectors, std::int64_t lmax);
+
+/// Edge-update factor of a ViS-MP layer: sum_m Rej(a, y)_m Rej(b, -y)_m for a, b [E, M, H] and y [E, M]
+/// -> [E, H]. The fast form never materialises the rejections; the reference is the plain formula.
+torch::Tensor rejection_product(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& y);
+torch::Tensor rejection_product_reference(const torch::Tensor& a, const torch::Tensor& b,
+                                          const torch::Tensor& y);
 
 /// ExpNormal smearing e_k(r) = phi(r) exp(-beta_k (exp(-alpha r) - mu_k)^2); mu, beta are buffers.
 class ExpNormalRBFImpl : public torch::nn::Module {
@@ -97,7 +82,8 @@ class VisMPLayerImpl : public torch::nn::Module {
   VisMPLayerImpl(const ViSNetConfig& config, bool last_layer);
   void reset_parameters();
   /// Returns the residual-updated state (step 8); f is passed through unchanged on the last layer.
-  ViSNetState forward(const ViSNetState& state, const ViSNetEdges& edges);
+  /// edge_chunk > 0 (inference only, under NoGradGuard) processes the edges in blocks of that many.
+  ViSNetState forward(const ViSNetState& state, const ViSNetEdges& edges, std::int64_t edge_chunk = 0);
 
  private:
   std::int64_t hidden_, heads_;
@@ -149,8 +135,15 @@ class ViSNetImpl : public torch::nn::Module {
   ViSNetOutput forward(const AtomGraph& graph);
   const ViSNetConfig& config() const { return config_; }
 
+  /// Without autograd (NoGradGuard), the layers process edges in blocks sized so that one [block, M, H]
+  /// tensor holds at most `elements` values (default 4M: 16 MB in float32, 2,048 edges for `paper`);
+  /// the result is the same to rounding and the peak memory no longer grows with E x M x H.
+  /// 0 disables blocking. With autograd on, the layers always take all edges at once.
+  void set_inference_block_elements(std::int64_t elements) { inference_block_elements_ = elements; }
+
  private:
   ViSNetConfig config_;
+  std::int64_t inference_block_elements_ = std::int64_t{1} << 22;
   ExpNormalRBF rbf_{nullptr};
   torch::nn::Embedding embedding_{nullptr};
   NeighborEmbedding neighbor_embedding_{nullptr};

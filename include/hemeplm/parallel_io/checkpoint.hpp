@@ -15,7 +15,7 @@ const char* to_string(DType dtype);
 std::size_t dtype_size(DType dtype);
 
 struct TensorRecord {
-  std::string name;  ///< module-tree name, e.g. "backbone.layers.0.q_proj.weight"
+  std::string name;  ///< module-tree name, e.g. "energy_model.backbone.layer0.q_proj.weight"
   DType dtype = DType::kFloat32;
   std::vector<std::int64_t> shape;
   std::vector<unsigned char> data;  ///< row-major, size = product(shape) * dtype_size(dtype)

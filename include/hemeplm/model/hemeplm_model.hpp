@@ -1,0 +1,140 @@
+// The assembled HemePLM model: a ViSNet context encoder (with its energy/force head) on a clean
+// reference conformation, residue tokens, residue -> domain -> protein pooling, time-aware
+// cross-attention between residues (plus pooled tokens) and ligand atoms, and the EGInterpolator
+// denoiser over T frames, which receives the per-atom context through a Linear adapter added to h
+// after its input linear.
+//
+// Why the context is encoded on clean coordinates: ViSNet on noisy x_t at large diffusion steps would
+// see every atom within a few Å of every other one (a dense radius graph) and learn nothing; on the
+// reference conformation (the known frame of forecast/tps/inpaint, the given structure otherwise) it
+// is the physics the denoiser needs, and it does not depend on the diffusion step, so a sampler encodes
+// once per block and only the cross-attention (AdaLN on t) and the denoiser run at every step.
+//
+// The forward is split so that a decomposed run can complete the pooling across ranks:
+//   encode() -> pooling_partials() -> [caller: all-reduce] -> pool() -> denoise()
+// forward() chains them for residues that are all local.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "hemeplm/model/atom_graph.hpp"
+#include "hemeplm/model/config.hpp"
+#include "hemeplm/model/cross_attention.hpp"
+#include "hemeplm/model/pooling.hpp"
+#include "hemeplm/model/temporal.hpp"
+#include "hemeplm/model/time_embedding.hpp"
+#include "hemeplm/model/visnet.hpp"
+
+namespace hemeplm::model {
+
+/// Several graphs (fragments or whole systems) concatenated without padding; every index below is
+/// into this concatenation. Floating tensors share the model's dtype (positions may be float64).
+struct HemePLMInput {
+  // Atoms.
+  torch::Tensor atomic_numbers;  ///< [N] int64 (< visnet.max_z and < 100)
+  torch::Tensor atom_features;   ///< [N, 42] features of core/features.hpp
+  torch::Tensor atom_graph;      ///< [N] int64 graph of each atom, ascending
+  std::int64_t graph_count = 1;
+  torch::Tensor diffusion_step;  ///< [B] int64 DDPM step of each graph
+
+  // Denoiser graph: the 3-hop bond graph, both directions, type < 50 (bond order / hop kind).
+  torch::Tensor bond_src, bond_dst, bond_type;  ///< [Eb] int64
+
+  // Context: clean reference positions and their radius graph within visnet.cutoff (cell lists,
+  // no self-loops, both directions). Undefined context_positions = no context (adapter adds nothing).
+  torch::Tensor context_positions;       ///< [N, 3] Å
+  torch::Tensor radius_src, radius_dst;  ///< [Er] int64
+  torch::Tensor radius_shift;            ///< [Er, 3] periodic image shift in Å, or undefined
+
+  // Residue tokens and ligand atoms (either may be empty).
+  torch::Tensor atom_residue;    ///< [N] int64 residue token of the atom in [0, R), -1 for none
+  torch::Tensor residue_type;    ///< [R] int64 in [0, 21)
+  torch::Tensor residue_anchor;  ///< [R] int64 atom index of the anchor (C-alpha, or a cofactor's metal)
+  torch::Tensor residue_domain;  ///< [R] int64 domain in [0, K), -1 = not pooled (e.g. buffer residues)
+  torch::Tensor ligand_atom;     ///< [N] bool, atoms that are ligand tokens in the cross-attention
+
+  // Frames.
+  torch::Tensor frame_times;   ///< [T] int64 frame index (only offsets matter)
+  torch::Tensor known_frames;  ///< [T] bool conditioning frames (no output), or undefined
+  torch::Tensor known_atoms;   ///< [N, T] bool inpainting mask, or undefined
+  torch::Tensor x_given;       ///< [N, T, 3] clean coordinates; needed when a mask is set
+
+  std::int64_t atom_count() const { return atomic_numbers.size(0); }
+  std::int64_t residue_count() const { return residue_type.defined() ? residue_type.size(0) : 0; }
+  /// The context conformation as a ViSNet graph (for energies and forces on request).
+  AtomGraph context_graph() const;
+};
+
+/// Batches inputs (graphs) into one, without padding: indices are offset, graphs renumbered in order.
+/// All inputs must have the same frames (frame_times), the same masks present or absent, and the same
+/// context presence; UsageError otherwise.
+HemePLMInput concatenate_inputs(const std::vector<HemePLMInput>& inputs);
+
+/// What encode() computes once per input: independent of the diffusion step and of x_t.
+struct ContextEncoding {
+  torch::Tensor atom_scalars;    ///< [N, H] ViSNet invariant features
+  torch::Tensor residue_tokens;  ///< [R, H]
+  torch::Tensor anchors;         ///< [R, 3] anchor positions
+  bool defined() const { return atom_scalars.defined(); }
+};
+
+/// The HemePLM model; parameter names are stable (they are the checkpoint's dataset names):
+/// energy_model, time_mlp, residue_tokens, cross_attention.<i>, pooling, denoiser, context_adapter.
+class HemePLMImpl : public torch::nn::Module {
+ public:
+  explicit HemePLMImpl(const HemePLMConfig& config);
+
+  const HemePLMConfig& config() const { return config_; }
+
+  /// Throws UsageError naming the first field that does not fit this model (atomic number >= max_z,
+  /// domain >= K, residue type >= 21, bond type >= 50, mismatched sizes). encode() and denoise() call it.
+  void check_input(const HemePLMInput& in) const;
+
+  /// ViSNet + residue tokens on the context conformation; undefined when the input has no context.
+  ContextEncoding encode(const HemePLMInput& in);
+  /// Softmax partials of the pooling over this input's residues with residue_domain >= 0 (see
+  /// pooling.hpp for how ranks complete them: MPI_MAX of max as `shift`, then MPI_SUM).
+  PoolingPartials pooling_partials(const HemePLMInput& in, const ContextEncoding& context,
+                                   const torch::Tensor& shift = {});
+  /// Domain and protein tokens from complete partials.
+  PooledTokens pool(const PoolingPartials& complete);
+  /// eps_hat [N, T_free, 3] for x_t [N, T, 3]: equivariant and translation-invariant (output minus
+  /// input coordinates). `context` may be undefined (no context); `pooled` may be empty (no pooling).
+  torch::Tensor denoise(const HemePLMInput& in, const ContextEncoding& context, const PooledTokens& pooled,
+                        const torch::Tensor& x_t);
+  /// encode + local pooling + denoise.
+  torch::Tensor forward(const HemePLMInput& in, const torch::Tensor& x_t);
+
+  /// Energy per graph and forces of the context conformation (graph.positions must require grad;
+  /// create_graph = true when training on forces).
+  EnergyForces energy_and_forces(const AtomGraph& graph, bool create_graph);
+  /// Per-residue energies (for heatmaps): segment sums over `residue_index` of the atom energies.
+  torch::Tensor residue_energies(const AtomGraph& graph, const torch::Tensor& residue_index,
+                                 std::int64_t residue_count);
+
+  /// Stage 2: requires_grad = false on the denoiser's stage-1 part (embedding, input_linear, spatial).
+  void freeze_spatial();
+
+  EnergyModel energy_model() const { return energy_model_; }
+  EGInterpolator denoiser() const { return denoiser_; }
+
+ private:
+  HemePLMConfig config_;
+  EnergyModel energy_model_{nullptr};
+  DiffusionTimeMLP time_mlp_{nullptr};
+  ResidueTokens residue_tokens_{nullptr};
+  torch::nn::ModuleList cross_attention_{nullptr};
+  HierarchicalPooling pooling_{nullptr};
+  EGInterpolator denoiser_{nullptr};
+  torch::nn::Linear context_adapter_{nullptr};
+};
+TORCH_MODULE(HemePLM);
+
+}  // namespace hemeplm::model

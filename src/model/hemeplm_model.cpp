@@ -1,0 +1,199 @@
+// The assembled HemePLM model (see hemeplm_model.hpp for the data flow and why the context is encoded
+// on clean coordinates).
+#include "hemeplm/model/hemeplm_model.hpp"
+
+#include <torch/nn/modules/container/modulelist.h>
+
+#include <algorithm>
+#include <string>
+
+#include "hemeplm/core/error.hpp"
+
+namespace hemeplm::model {
+namespace {
+
+/// Domain tokens of present domains and the protein token of graphs with any domain, as keys without
+/// positions (they have no anchor: the distance bias does not apply to them).
+TokenSet pooled_keys(const PooledTokens& pooled, const torch::Tensor& position_template) {
+  if (!pooled.domain_tokens.defined()) return {};
+  const auto b = pooled.domain_tokens.size(0), k = pooled.domain_tokens.size(1);
+  const auto hidden = pooled.domain_tokens.size(2);
+  const auto index_options = torch::TensorOptions().dtype(torch::kLong).device(pooled.domain_tokens.device());
+  const auto domain_graph = torch::arange(b, index_options).repeat_interleave(k);
+  const auto domains = pooled.domain_mask.reshape({-1}).nonzero().squeeze(1);
+  const auto graphs = pooled.domain_mask.any(1).nonzero().squeeze(1);
+  TokenSet set;
+  set.h = torch::cat({pooled.domain_tokens.reshape({b * k, hidden}).index_select(0, domains),
+                      pooled.protein.index_select(0, graphs)});
+  set.graph = torch::cat({domain_graph.index_select(0, domains), graphs});
+  set.x = torch::zeros({set.h.size(0), 3}, position_template.options());
+  set.positioned = torch::zeros({set.h.size(0)}, index_options.dtype(torch::kBool));
+  // Ascending by graph, as every TokenSet must be.
+  const auto n = set.graph.numel();
+  const auto order = std::get<1>(torch::sort(set.graph * n + torch::arange(n, index_options)));
+  return {set.h.index_select(0, order), set.x, set.graph.index_select(0, order), set.positioned};
+}
+
+}  // namespace
+
+HemePLMImpl::HemePLMImpl(const HemePLMConfig& config) : config_(config) {
+  config_.validate();
+  energy_model_ = register_module("energy_model", EnergyModel(config_.visnet));
+  time_mlp_ = register_module("time_mlp", DiffusionTimeMLP(config_.time));
+  residue_tokens_ = register_module("residue_tokens", ResidueTokens(config_.visnet.hidden));
+  cross_attention_ = register_module("cross_attention", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < config_.cross_attention_blocks; ++i)
+    cross_attention_->push_back(CrossAttentionBlock(config_.cross_attention()));
+  pooling_ = register_module("pooling", HierarchicalPooling(config_.pooling()));
+  denoiser_ = register_module("denoiser", EGInterpolator(config_.denoiser.layers, config_.denoiser.hidden));
+  context_adapter_ =
+      register_module("context_adapter", torch::nn::Linear(config_.visnet.hidden, config_.denoiser.hidden));
+}
+
+void HemePLMImpl::check_input(const HemePLMInput& in) const {
+  const auto n = in.atom_count();
+  const auto fail = [](const std::string& what) { throw UsageError("HemePLM input: " + what); };
+  const auto below = [&](const torch::Tensor& t, std::int64_t limit, const char* name) {
+    if (t.defined() && t.numel() > 0) {
+      const auto lo = t.min().item<std::int64_t>(), hi = t.max().item<std::int64_t>();
+      if (lo < 0 || hi >= limit)
+        fail(std::string(name) + " has values in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+             "], the model takes [0, " + std::to_string(limit) + ")");
+    }
+  };
+  const auto rows = [&](const torch::Tensor& t, std::int64_t expected, const char* name) {
+    if (t.defined() && t.size(0) != expected)
+      fail(std::string(name) + " has " + std::to_string(t.size(0)) + " rows, expected " +
+           std::to_string(expected));
+  };
+  below(in.atomic_numbers, std::min<std::int64_t>(config_.visnet.max_z, 100), "atomic_numbers");
+  rows(in.atom_features, n, "atom_features");
+  rows(in.atom_graph, n, "atom_graph");
+  rows(in.context_positions, n, "context_positions");
+  rows(in.x_given, n, "x_given");
+  rows(in.diffusion_step, in.graph_count, "diffusion_step");
+  below(in.atom_graph, in.graph_count, "atom_graph");
+  below(in.bond_type, 50, "bond_type");
+  below(in.bond_src, n, "bond_src");
+  below(in.bond_dst, n, "bond_dst");
+  below(in.radius_src, n, "radius_src");
+  below(in.radius_dst, n, "radius_dst");
+  below(in.residue_type, kResidueTypeCount, "residue_type");
+  below(in.residue_anchor, n, "residue_anchor");
+  if (in.residue_domain.defined() && in.residue_domain.numel() > 0)
+    below(in.residue_domain.clamp_min(-1) + 1, config_.pooling_domains + 1,
+          "residue_domain + 1 (domains -1 .. K-1; K = pooling.domains)");
+  if (in.atom_features.defined() && in.atom_features.size(1) != 42)
+    fail("atom_features has " + std::to_string(in.atom_features.size(1)) + " columns, expected 42");
+}
+
+ContextEncoding HemePLMImpl::encode(const HemePLMInput& in) {
+  check_input(in);
+  if (!in.context_positions.defined()) return {};
+  ContextEncoding context;
+  context.atom_scalars = energy_model_->backbone()->forward(in.context_graph()).x;
+  if (in.residue_count() > 0) {
+    context.residue_tokens = residue_tokens_(context.atom_scalars, in.atom_residue, in.residue_type);
+    context.anchors = ResidueTokensImpl::anchors(in.context_positions, in.residue_anchor);
+  }
+  return context;
+}
+
+PoolingPartials HemePLMImpl::pooling_partials(const HemePLMInput& in, const ContextEncoding& context,
+                                              const torch::Tensor& shift) {
+  if (!context.defined() || in.residue_count() == 0) return {};
+  const auto residue_graph = in.atom_graph.index_select(0, in.residue_anchor);
+  return pooling_->partial_sums(context.residue_tokens, in.residue_domain, residue_graph, in.graph_count,
+                                shift);
+}
+
+PooledTokens HemePLMImpl::pool(const PoolingPartials& complete) {
+  if (!complete.sum_exp.defined()) return {};
+  return pooling_->finish(complete);
+}
+
+torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding& context,
+                                   const PooledTokens& pooled, const torch::Tensor& x_t) {
+  check_input(in);
+  torch::Tensor atom_context;  // [N, denoiser hidden], undefined without context
+  if (context.defined()) {
+    const auto& s = context.atom_scalars;
+    const auto residue_count = in.residue_count();
+    const auto ligand = in.ligand_atom.defined() ? in.ligand_atom.to(torch::kBool).nonzero().squeeze(1)
+                                                 : torch::empty({0}, in.atom_graph.options());
+    TokenSet ligand_tokens{s.index_select(0, ligand),
+                           in.context_positions.index_select(0, ligand),
+                           in.atom_graph.index_select(0, ligand),
+                           {}};
+    TokenSet residue_tokens;
+    if (residue_count > 0) {
+      residue_tokens = {
+          context.residue_tokens, context.anchors, in.atom_graph.index_select(0, in.residue_anchor), {}};
+    }
+    if (!cross_attention_->is_empty() && residue_count > 0 && ligand.numel() > 0) {
+      const auto c = time_mlp_(in.diffusion_step);
+      const TokenSet extra = pooled_keys(pooled, in.context_positions);
+      for (const auto& module : *cross_attention_) {
+        const auto out = module->as<CrossAttentionBlock>()->forward(ligand_tokens, residue_tokens, c,
+                                                                    in.graph_count, extra);
+        ligand_tokens.h = out.ligand;
+        residue_tokens.h = out.residues;
+      }
+    }
+    // Per atom: residue atoms get their (attended) residue token on top of their own scalars, ligand
+    // atoms their attended token (which already carries their scalars through the residuals).
+    auto per_atom = s;
+    if (residue_count > 0) {
+      const auto members = in.atom_residue.ge(0).nonzero().squeeze(1);
+      per_atom = per_atom.index_add(
+          0, members, residue_tokens.h.index_select(0, in.atom_residue.index_select(0, members)));
+    }
+    if (ligand.numel() > 0) per_atom = per_atom.index_copy(0, ligand, ligand_tokens.h);
+    atom_context = context_adapter_(per_atom);
+  }
+
+  TrajectoryInput trajectory;
+  trajectory.molecule = {
+      in.atomic_numbers, in.atom_features, in.bond_src,
+      in.bond_dst,       in.bond_type,     in.diffusion_step.to(torch::kLong).index_select(0, in.atom_graph)};
+  trajectory.frame_times = in.frame_times;
+  trajectory.known_frames = in.known_frames;
+  trajectory.known_atoms = in.known_atoms;
+  trajectory.x_given = in.x_given;
+  return denoiser_->forward(trajectory, x_t, atom_context);
+}
+
+torch::Tensor HemePLMImpl::forward(const HemePLMInput& in, const torch::Tensor& x_t) {
+  const auto context = encode(in);
+  return denoise(in, context, pool(pooling_partials(in, context)), x_t);
+}
+
+EnergyForces HemePLMImpl::energy_and_forces(const AtomGraph& graph, bool create_graph) {
+  return energy_model_->energy_and_forces(graph, create_graph);
+}
+
+torch::Tensor HemePLMImpl::residue_energies(const AtomGraph& graph, const torch::Tensor& residue_index,
+                                            std::int64_t residue_count) {
+  return energy_model_->residue_energies(graph, residue_index, residue_count);
+}
+
+void HemePLMImpl::freeze_spatial() {
+  denoiser_->freeze_spatial();
+}
+
+std::vector<ModuleParameterCount> count_parameters(const HemePLMConfig& config) {
+  HemePLM model(config);
+  model->freeze_spatial();
+  std::vector<ModuleParameterCount> counts;
+  for (const auto& child : model->named_children()) {
+    ModuleParameterCount count{child.key(), 0, 0};
+    for (const auto& p : child.value()->parameters()) {
+      count.parameters += p.numel();
+      if (p.requires_grad()) count.trainable_in_stage2 += p.numel();
+    }
+    counts.push_back(count);
+  }
+  return counts;
+}
+
+}  // namespace hemeplm::model
