@@ -5,6 +5,8 @@
 #include <sstream>
 #include <utility>
 
+#include "hemeplm/core/system.hpp"
+
 namespace hemeplm {
 namespace {
 
@@ -91,6 +93,13 @@ std::map<std::string, ResidueTemplate, std::less<>> build_templates() {
 }
 
 }  // namespace
+
+std::string_view standard_amino_acid(std::string_view residue_name) {
+  for (const auto& [variant, parent] : kVariants) {
+    if (residue_name == variant) return parent;
+  }
+  return residue_name == "MSE" ? "MET" : residue_name;  // selenomethionine: own template, MET's role
+}
 
 const ResidueTemplate* find_residue_template(std::string_view residue_name) {
   static const std::map<std::string, ResidueTemplate, std::less<>> templates = build_templates();

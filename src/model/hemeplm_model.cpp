@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "hemeplm/core/error.hpp"
 
@@ -19,19 +20,18 @@ TokenSet pooled_keys(const PooledTokens& pooled, const torch::Tensor& position_t
   const auto b = pooled.domain_tokens.size(0), k = pooled.domain_tokens.size(1);
   const auto hidden = pooled.domain_tokens.size(2);
   const auto index_options = torch::TensorOptions().dtype(torch::kLong).device(pooled.domain_tokens.device());
-  const auto domain_graph = torch::arange(b, index_options).repeat_interleave(k);
+  const auto unpositioned = [&](torch::Tensor h, torch::Tensor graph) {
+    const auto n = h.size(0);
+    return TokenSet{std::move(h), torch::zeros({n, 3}, position_template.options()), std::move(graph),
+                    torch::zeros({n}, index_options.dtype(torch::kBool))};
+  };
+  // Both sets are ascending by graph already; merge_token_sets keeps that order.
   const auto domains = pooled.domain_mask.reshape({-1}).nonzero().squeeze(1);
   const auto graphs = pooled.domain_mask.any(1).nonzero().squeeze(1);
-  TokenSet set;
-  set.h = torch::cat({pooled.domain_tokens.reshape({b * k, hidden}).index_select(0, domains),
-                      pooled.protein.index_select(0, graphs)});
-  set.graph = torch::cat({domain_graph.index_select(0, domains), graphs});
-  set.x = torch::zeros({set.h.size(0), 3}, position_template.options());
-  set.positioned = torch::zeros({set.h.size(0)}, index_options.dtype(torch::kBool));
-  // Ascending by graph, as every TokenSet must be.
-  const auto n = set.graph.numel();
-  const auto order = std::get<1>(torch::sort(set.graph * n + torch::arange(n, index_options)));
-  return {set.h.index_select(0, order), set.x, set.graph.index_select(0, order), set.positioned};
+  const auto domain_graph = torch::arange(b, index_options).repeat_interleave(k);
+  return merge_token_sets(unpositioned(pooled.domain_tokens.reshape({b * k, hidden}).index_select(0, domains),
+                                       domain_graph.index_select(0, domains)),
+                          unpositioned(pooled.protein.index_select(0, graphs), graphs));
 }
 
 }  // namespace
@@ -114,7 +114,6 @@ PooledTokens HemePLMImpl::pool(const PoolingPartials& complete) {
 
 torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding& context,
                                    const PooledTokens& pooled, const torch::Tensor& x_t) {
-  check_input(in);
   torch::Tensor atom_context;  // [N, denoiser hidden], undefined without context
   if (context.defined()) {
     const auto& s = context.atom_scalars;

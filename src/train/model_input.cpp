@@ -120,16 +120,7 @@ int residue_type_index(const std::string& residue_name) {
   static constexpr std::array<std::string_view, 20> kCanonical = {
       "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE",
       "LEU", "LYS", "MET", "PHE", "PRO", "SER", "THR", "TRP", "TYR", "VAL"};
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 19> kVariants = {{
-      {"HID", "HIS"}, {"HIE", "HIS"},  {"HIP", "HIS"},  {"HSD", "HIS"},  {"HSE", "HIS"},
-      {"HSP", "HIS"}, {"HISD", "HIS"}, {"HISE", "HIS"}, {"HISH", "HIS"}, {"CYX", "CYS"},
-      {"CYM", "CYS"}, {"ASH", "ASP"},  {"ASPP", "ASP"}, {"GLH", "GLU"},  {"GLUP", "GLU"},
-      {"LYN", "LYS"}, {"LSN", "LYS"},  {"ARN", "ARG"},  {"MSE", "MET"},
-  }};
-  std::string_view name = residue_name;
-  for (const auto& [variant, parent] : kVariants) {
-    if (name == variant) name = parent;
-  }
+  const std::string_view name = standard_amino_acid(residue_name);
   const auto it = std::find(kCanonical.begin(), kCanonical.end(), name);
   return it == kCanonical.end() ? kOtherResidueType : static_cast<int>(it - kCanonical.begin());
 }

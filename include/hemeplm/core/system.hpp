@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hemeplm/core/vec3.hpp"
@@ -27,6 +28,11 @@ enum class MoleculeKind { kPolymer, kLigand, kCofactor, kWater, kIon, kOther };
 
 const char* to_string(ResidueKind kind);
 const char* to_string(MoleculeKind kind);
+
+/// The standard amino acid a residue name stands for: protonation and force-field variants (HID, HIE,
+/// HIP, HSD, HSE, HSP, HISD, HISE, HISH, CYX, CYM, ASH, ASPP, GLH, GLUP, LYN, LSN, ARN) give their parent,
+/// MSE gives MET; any other name is returned unchanged.
+std::string_view standard_amino_acid(std::string_view residue_name);
 
 struct Residue {
   std::string name;      ///< residue name as in the file ("ALA", "HSD", "LIG")

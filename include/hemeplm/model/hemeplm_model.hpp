@@ -94,7 +94,8 @@ class HemePLMImpl : public torch::nn::Module {
   const HemePLMConfig& config() const { return config_; }
 
   /// Throws UsageError naming the first field that does not fit this model (atomic number >= max_z,
-  /// domain >= K, residue type >= 21, bond type >= 50, mismatched sizes). encode() and denoise() call it.
+  /// domain >= K, residue type >= 21, bond type >= 50, mismatched sizes). encode(), and so forward(),
+  /// call it; denoise() does not (it runs at every step on an input encode() has checked).
   void check_input(const HemePLMInput& in) const;
 
   /// ViSNet + residue tokens on the context conformation; undefined when the input has no context.
