@@ -16,6 +16,7 @@ std::unique_ptr<TrajectorySource> open_dcd(const std::string& path);         // 
 std::unique_ptr<TrajectorySource> open_pdb_models(const std::string& path);  // trajectory_pdb_models.cpp
 std::unique_ptr<TrajectorySource> open_extxyz(const std::string& path);      // trajectory_extxyz.cpp
 std::unique_ptr<TrajectorySource> open_h5md(const std::string& path);        // trajectory_h5md.cpp
+std::unique_ptr<TrajectorySource> open_conformers(const std::string& path);  // trajectory_sdf.cpp
 
 /// "frame 12" (0-based, as GROMACS and MDAnalysis count frames) for InputError records.
 std::string frame_record(long frame);

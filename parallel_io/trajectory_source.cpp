@@ -63,14 +63,15 @@ std::unique_ptr<TrajectorySource> open_trajectory(const std::string& path) {
   if (ext == ".pdb" || ext == ".ent") return open_pdb_models(path);
   if (ext == ".xyz" || ext == ".extxyz") return open_extxyz(path);
   if (ext == ".h5md" || ext == ".h5") return open_h5md(path);
+  if (ext == ".sdf" || ext == ".sd" || ext == ".mol2") return open_conformers(path);
   throw InputError(path, "unknown trajectory format '" + ext +
-                             "' (expected .xtc .trr .dcd .pdb .ent .xyz .extxyz .h5md .h5)");
+                             "' (expected .xtc .trr .dcd .pdb .ent .xyz .extxyz .h5md .h5 .sdf .sd .mol2)");
 }
 
 bool trajectory_has_topology(const std::string& path) {
   const std::string ext = lower_extension(path);
   return ext == ".pdb" || ext == ".ent" || ext == ".xyz" || ext == ".extxyz" || ext == ".h5md" ||
-         ext == ".h5";
+         ext == ".h5" || ext == ".sdf" || ext == ".sd" || ext == ".mol2";
 }
 
 }  // namespace hemeplm::parallel_io

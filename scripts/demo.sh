@@ -42,6 +42,17 @@ step "hemeplm fragment --scheme ai2bmd (AI2BMD energy units)"
 "$hemeplm" fragment "$structure" --ligand "$ligand" --scheme ai2bmd --ranks 2 \
   --out "$outdir/plan-ai2bmd.json" --json
 
+step "hemeplm train, stage 1 (conformer pretraining of the tiny model, 2 MPI ranks)"
+# The dataset holds heavy atoms only, so its all-atom energies are no labels: the trainer skips them.
+"${mpirun_cmd[@]}" "$hemeplm" train --data "$outdir/dataset.h5md" --model tiny --stage 1 --steps 100 \
+  --batch 4 --lr 1e-3 --warmup-steps 10 --checkpoint-dir "$outdir/stage1" --checkpoint-every 50
+
+step "hemeplm train, stage 2 (temporal training from the stage-1 checkpoint, 2 MPI ranks)"
+"${mpirun_cmd[@]}" "$hemeplm" train --data "$outdir/dataset.h5md" --model tiny --stage 2 \
+  --init "$outdir/stage1/checkpoint-000000100.h5" --frames 4 --steps 30 --batch 2 --lr 1e-3 \
+  --warmup-steps 5 --checkpoint-dir "$outdir/stage2"
+
 step "done"
 echo "dataset: $outdir/dataset.h5md (H5MD, docs/h5md-layout.md; MDAnalysis and VMD read it)"
 echo "plans:   $outdir/plan.json and $outdir/plan-ai2bmd.json (format: docs/plan-format.md)"
+echo "model:   $outdir/stage2/checkpoint-000000030.h5 (log: $outdir/stage2/train.jsonl; docs/training.md)"

@@ -22,6 +22,7 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   commands.push_back(make_info_command());
   commands.push_back(make_fragment_command());
   commands.push_back(make_prepare_command());
+  commands.push_back(make_train_command());
   return commands;
 }
 

@@ -52,5 +52,6 @@ class Command {
 std::unique_ptr<Command> make_info_command();
 std::unique_ptr<Command> make_fragment_command();
 std::unique_ptr<Command> make_prepare_command();
+std::unique_ptr<Command> make_train_command();
 
 }  // namespace hemeplm::app

@@ -1,7 +1,9 @@
 // hemeplm prepare: imports MD trajectories (XTC, TRR, DCD, multi-model PDB, extended XYZ, H5MD) of one
-// system into one H5MD dataset, written collectively by every rank of the job.
+// system, or an SDF/MOL2 conformer set of one molecule, into one H5MD dataset, written collectively by
+// every rank of the job.
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -55,11 +57,19 @@ PrepareSettings read_settings(const po::variables_map& o) {
   return s;
 }
 
-/// The System the trajectories describe: --topology (+ ligands), or the first trajectory itself.
+bool is_ligand_file(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".sdf" || ext == ".sd" || ext == ".mol" || ext == ".mol2";
+}
+
+/// The System the trajectories describe: --topology (+ ligands), or the first trajectory itself. A
+/// ligand file alone (no receptor) is its molecules; as a trajectory (a conformer set), its first record.
 System load_topology(const PrepareSettings& s) {
   if (!s.topology.empty()) {
     const std::string ext = std::filesystem::path(s.topology).extension().string();
     if (ext == ".h5md" || ext == ".h5") return pio::H5mdReader(s.topology).read_system();
+    if (is_ligand_file(s.topology) && s.ligands.empty()) return load_ligand_system(s.topology);
     return load_system({s.topology, s.ligands});
   }
   const std::string& first = s.trajectories.front();
@@ -67,6 +77,7 @@ System load_topology(const PrepareSettings& s) {
     throw UsageError(first + " does not describe its atoms; give the structure with --topology FILE");
   const std::string ext = std::filesystem::path(first).extension().string();
   if (ext == ".h5md" || ext == ".h5") return pio::H5mdReader(first).read_system();
+  if (is_ligand_file(first)) return load_ligand_system(first, /*first_molecule_only=*/true);
   return load_system({first, {}});
 }
 
@@ -129,13 +140,15 @@ class PrepareCommand final : public Command {
   void add_options(po::options_description& options) const override {
     options.add_options()(
         "topology", po::value<std::string>()->value_name("FILE"),
-        "structure of the simulated system (PDB, mmCIF, XYZ or H5MD) in the trajectories' atom order; not "
-        "needed when the first trajectory describes its atoms (extended XYZ, multi-model PDB, hemeplm H5MD)")(
+        "structure of the simulated system (PDB, mmCIF, XYZ, SDF/MOL2 ligand alone or H5MD) in the "
+        "trajectories' atom order; not needed when the first trajectory describes its atoms (extended XYZ, "
+        "multi-model PDB, hemeplm H5MD, SDF/MOL2 conformer set)")(
         "ligand", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
         "ligand file (SDF/MOL2) whose atoms follow the topology's in the trajectories; repeatable")(
         "trajectory", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
-        "XTC, TRR, DCD, multi-model PDB, extended XYZ (energy and forces read) or H5MD; repeatable: "
-        "trajectories of one system are appended, each indexed")(
+        "XTC, TRR, DCD, multi-model PDB, extended XYZ (energy and forces read), H5MD, or an SDF/MOL2 "
+        "conformer set (records of one molecule, same atoms in the same order; each record a frame, no time "
+        "axis); repeatable: trajectories of one system are appended, each indexed")(
         "stride", po::value<int>()->default_value(1)->value_name("K"), "keep every K-th frame")(
         "atoms", po::value<std::string>()->default_value("all")->value_name("all|heavy"),
         "keep all atoms, or heavy atoms only")(
@@ -151,6 +164,7 @@ class PrepareCommand final : public Command {
            "  hemeplm prepare --topology ala2.pdb --trajectory run1.xtc --trajectory run2.xtc --out "
            "ala2.h5md\n"
            "  hemeplm prepare --trajectory rmd17_ethanol.xyz --out ethanol.h5md      # energies and forces\n"
+           "  hemeplm prepare --trajectory conformers.sdf --out conformers.h5md     # stage-1 conformer set\n"
            "  mpirun -n 4 hemeplm prepare --topology big.pdb --trajectory big.dcd --stride 10 --out "
            "big.h5md\n";
   }

@@ -425,7 +425,7 @@ Format format_of(const std::string& path) {
 
 }  // namespace
 
-std::vector<LigandRecord> read_ligand_file(const std::string& path) {
+std::vector<LigandRecord> read_ligand_file(const std::string& path, const LigandRecordVisitor& visit) {
   const Format format = format_of(path);
   const TextFile file = load_text(path);
   const RDLog::LogStateSetter silence_rdkit;  // errors reach the user as InputError, not on stderr
@@ -447,6 +447,7 @@ std::vector<LigandRecord> read_ligand_file(const std::string& path) {
       prescan_mol2(file, r);
     }
     records.push_back(to_record(file, r, format));
+    if (visit && !visit(records.back(), static_cast<int>(records.size()) - 1)) break;
   }
   return records;
 }

@@ -2,6 +2,7 @@
 // Internal to the core layer.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,14 @@ struct LigandRecord {
   std::vector<Bond> bonds;      ///< local atom indices; order 1/2/3 or Bond::kAromatic
 };
 
-/// Reads every molecule of a ligand file. Throws InputError naming the file, the line/record and the
-/// problem: missing/empty file, unknown format, truncated or garbled records, unknown elements,
-/// non-finite or absurd coordinates, molecules without 3D coordinates.
-std::vector<LigandRecord> read_ligand_file(const std::string& path);
+/// Called with each record (and its 0-based index) as soon as it is read; may throw, and returns false
+/// to stop reading after that record.
+using LigandRecordVisitor = std::function<bool(const LigandRecord& record, int index)>;
+
+/// Reads every molecule of a ligand file (up to where `visit`, if given, says stop). Throws InputError
+/// naming the file, the line/record and the problem: missing/empty file, unknown format, truncated or
+/// garbled records, unknown elements, non-finite or absurd coordinates, molecules without 3D coordinates.
+std::vector<LigandRecord> read_ligand_file(const std::string& path, const LigandRecordVisitor& visit = {});
 
 /// Appends the records as ligand molecules: one chain per call (named `chain_name`), one residue and
 /// one MoleculeKind::kLigand molecule per record, atoms and bonds (re-indexed) at the end of the System,

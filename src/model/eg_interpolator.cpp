@@ -44,6 +44,16 @@ EGInterpolatorImpl::EGInterpolatorImpl(std::int64_t layers, std::int64_t hidden)
   condition_embedding_ = register_module("condition_embedding", torch::nn::Embedding(2, hidden));
 }
 
+torch::Tensor EGInterpolatorImpl::forward_conformer(const MoleculeInput& molecule, const torch::Tensor& x_t) {
+  auto [h, edge_attr] = embed_trajectory(embedding_, input_linear_, molecule, x_t.size(1));
+  auto x = x_t;
+  for (std::int64_t i = 0; i < layers_; ++i) {
+    std::tie(x, h) =
+        spatial_[i]->as<BasicESLayer>()->forward(x, h, molecule.edge_src, molecule.edge_dst, edge_attr);
+  }
+  return x - x_t;
+}
+
 void EGInterpolatorImpl::freeze_spatial() {
   for (auto& p : embedding_->parameters()) p.requires_grad_(false);
   for (auto& p : input_linear_->parameters()) p.requires_grad_(false);

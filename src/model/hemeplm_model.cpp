@@ -13,6 +13,13 @@
 namespace hemeplm::model {
 namespace {
 
+/// The denoiser's view of an input: atoms, bond-hop graph and each atom's diffusion step.
+MoleculeInput molecule_input(const HemePLMInput& in) {
+  return {in.atomic_numbers, in.atom_features,
+          in.bond_src,       in.bond_dst,
+          in.bond_type,      in.diffusion_step.to(torch::kLong).index_select(0, in.atom_graph)};
+}
+
 /// Domain tokens of present domains and the protein token of graphs with any domain, as keys without
 /// positions (they have no anchor: the distance bias does not apply to them).
 TokenSet pooled_keys(const PooledTokens& pooled, const torch::Tensor& position_template) {
@@ -152,9 +159,7 @@ torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding
   }
 
   TrajectoryInput trajectory;
-  trajectory.molecule = {
-      in.atomic_numbers, in.atom_features, in.bond_src,
-      in.bond_dst,       in.bond_type,     in.diffusion_step.to(torch::kLong).index_select(0, in.atom_graph)};
+  trajectory.molecule = molecule_input(in);
   trajectory.frame_times = in.frame_times;
   trajectory.known_frames = in.known_frames;
   trajectory.known_atoms = in.known_atoms;
@@ -165,6 +170,10 @@ torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding
 torch::Tensor HemePLMImpl::forward(const HemePLMInput& in, const torch::Tensor& x_t) {
   const auto context = encode(in);
   return denoise(in, context, pool(pooling_partials(in, context)), x_t);
+}
+
+torch::Tensor HemePLMImpl::denoise_conformer(const HemePLMInput& in, const torch::Tensor& x_t) {
+  return denoiser_->forward_conformer(molecule_input(in), x_t);
 }
 
 EnergyForces HemePLMImpl::energy_and_forces(const AtomGraph& graph, bool create_graph) {

@@ -227,6 +227,31 @@ TEST(Interpolator, ConformerModeEqualsStageOnePerFrame) {
   }
 }
 
+TEST(Interpolator, StageOnePathIsTheConformerModel) {
+  // forward_conformer (what stage-1 training runs) must be exactly ConformerModel with the same weights,
+  // and gradients must reach only what freeze_spatial() freezes later.
+  torch::manual_seed(5);
+  ConformerModel conformer(2, kHidden);
+  conformer->to(torch::kFloat64);
+  auto model = small_interpolator();
+  {
+    torch::NoGradGuard no_grad;
+    auto params = model->named_parameters();
+    for (const auto& p : conformer->named_parameters()) params[p.key()].copy_(p.value());
+  }
+  const auto in = trajectory();
+  const auto x = torch::randn({kAtoms, 2, 3}, kF64);
+  const auto eps = model->forward_conformer(in.molecule, x);
+  EXPECT_EQ((eps - conformer->forward(in.molecule, x)).abs().max().item<double>(), 0.0);
+  eps.pow(2).sum().backward();
+  model->freeze_spatial();
+  for (const auto& p : model->named_parameters()) {
+    const bool stage_one = !p.value().requires_grad();
+    const bool has_grad = p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0;
+    if (!stage_one) EXPECT_FALSE(has_grad) << p.key() << " is not in the conformer path";
+  }
+}
+
 TEST(Interpolator, ConditioningFramesAreFixedAndGetNoOutput) {
   torch::manual_seed(5);
   auto model = small_interpolator();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hemeplm/core/system.hpp"
+#include "hemeplm/core/vec3.hpp"
 
 namespace hemeplm {
 
@@ -18,6 +19,27 @@ struct SystemSources {
 /// bonds (residue templates for polymers, bond tables of ligand files, CONECT records and covalent
 /// distances for anything else), molecule kinds, and the 42 features of every atom.
 System load_system(const SystemSources& sources);
+
+/// A System of ligand molecules alone, without a receptor, from a ligand file (.sdf, .sd, .mol, .mol2):
+/// read exactly as load_system reads ligand files (hydrogens as written, none added; bond orders and
+/// formal charges from the file), one chain "L1", one residue and one ligand molecule per record, and
+/// the 42 features of every atom. `first_molecule_only` keeps the first record alone (the topology of a
+/// conformer set, where every record is the same molecule).
+System load_ligand_system(const std::string& path, bool first_molecule_only = false);
+
+/// One record of a ligand file: its elements and coordinates as read (hydrogens as written).
+struct LigandConformer {
+  std::string title;   ///< first line of the SDF record / MOL2 molecule name
+  int first_line = 0;  ///< 1-based line where the record starts
+  std::vector<int> atomic_numbers;
+  std::vector<Vec3> positions;  ///< Å, in file order
+};
+
+/// The records of a conformer set: a ligand file (.sdf, .sd, .mol, .mol2) whose records are all the same
+/// molecule, in file order, validated as load_system validates ligand files. A record whose atom count
+/// or element sequence differs from record 1's is an InputError naming the file, the record (1-based) and
+/// the first difference, raised as soon as that record is read.
+std::vector<LigandConformer> read_conformer_set(const std::string& path);
 
 /// Recomputes the 42 features of every atom (features.hpp) from the System's bonds and charges, e.g.
 /// after rebuilding a System from a stored topology.

@@ -112,6 +112,9 @@ class HemePLMImpl : public torch::nn::Module {
                         const torch::Tensor& x_t);
   /// encode + local pooling + denoise.
   torch::Tensor forward(const HemePLMInput& in, const torch::Tensor& x_t);
+  /// Stage 1: the denoiser's conformer part alone (EGInterpolator::forward_conformer) on the bond
+  /// graph; no context, cross-attention or temporal layers. eps_hat [N, T, 3], frames independent.
+  torch::Tensor denoise_conformer(const HemePLMInput& in, const torch::Tensor& x_t);
 
   /// Energy per graph and forces of the context conformation (graph.positions must require grad;
   /// create_graph = true when training on forces).

@@ -50,6 +50,10 @@ class EGInterpolatorImpl : public torch::nn::Module {
   /// context adapter's output); it is invariant, so equivariance is kept.
   torch::Tensor forward(const TrajectoryInput& in, const torch::Tensor& x_t,
                         const torch::Tensor& context = {});
+  /// Stage 1 (conformer pretraining): only the stage-1 part -- embedding, input linear and the spatial
+  /// layers S_i, exactly ConformerModel's forward -- on frames that are denoised independently.
+  /// x_t [N, T, 3] -> eps_hat [N, T, 3]. Training this trains what freeze_spatial() later freezes.
+  torch::Tensor forward_conformer(const MoleculeInput& molecule, const torch::Tensor& x_t);
   /// requires_grad = false on everything that is in the stage-1 checkpoint.
   void freeze_spatial();
 

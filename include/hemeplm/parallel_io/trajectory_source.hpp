@@ -1,6 +1,7 @@
 // Reading MD trajectories frame by frame for `hemeplm prepare`: GROMACS XTC/TRR (through
-// libgromacs), CHARMM/NAMD DCD (native), multi-model PDB, extended XYZ with energies and forces, and
-// H5MD. Every source converts to hemeplm's units: Å, ps, kJ/mol, kJ/mol/Å.
+// libgromacs), CHARMM/NAMD DCD (native), multi-model PDB, extended XYZ with energies and forces, H5MD,
+// and conformer sets (SDF/MOL2 records of one molecule, one frame each, no time axis). Every source
+// converts to hemeplm's units: Å, ps, kJ/mol, kJ/mol/Å.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,175 @@
+// The training loss of a batch (see training_loss.hpp).
+#include "training_loss.hpp"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <utility>
+
+#include "hemeplm/diffusion/keyed_random.hpp"
+#include "hemeplm/diffusion/loss.hpp"
+
+namespace hemeplm::train {
+namespace {
+
+torch::Tensor moved(const torch::Tensor& t, const torch::Device& device) {
+  return t.defined() ? t.to(device) : t;
+}
+
+void move_to(model::HemePLMInput& in, const torch::Device& device) {
+  for (torch::Tensor* t :
+       {&in.atomic_numbers, &in.atom_features, &in.atom_graph,        &in.diffusion_step, &in.bond_src,
+        &in.bond_dst,       &in.bond_type,     &in.context_positions, &in.radius_src,     &in.radius_dst,
+        &in.radius_shift,   &in.atom_residue,  &in.residue_type,      &in.residue_anchor, &in.residue_domain,
+        &in.ligand_atom,    &in.frame_times,   &in.known_frames,      &in.known_atoms,    &in.x_given}) {
+    *t = moved(*t, device);
+  }
+}
+
+void drop_context(model::HemePLMInput& in) {
+  in.context_positions = torch::Tensor();
+  in.radius_src = torch::Tensor();
+  in.radius_dst = torch::Tensor();
+  in.radius_shift = torch::Tensor();
+}
+
+/// What one example draws from its key: conditioning, diffusion step and noise.
+struct Draw {
+  diffusion::Conditioning conditioning;
+  std::int64_t step = 0;
+  torch::Tensor noise;  ///< [N, T, 3]
+  torch::Tensor free;   ///< [N, T] bool
+};
+
+Draw draw_for(const TrainingExample& example, const ExampleKey& key, const LossSettings& s) {
+  auto generator = diffusion::keyed_generator({s.seed, key.stream, key.index});
+  const auto n = example.x0.size(0), frames = example.x0.size(1);
+  Draw d;
+  const auto ligand = example.input.ligand_atom.defined()
+                          ? example.input.ligand_atom.cpu()
+                          : torch::zeros({n}, torch::TensorOptions().dtype(torch::kBool));
+  const auto first_frame = example.x0.select(1, 0).cpu().to(torch::kFloat64);
+  d.conditioning = s.stage == 1
+                       ? diffusion::make_conditioning(diffusion::ConditioningMode::kUnconditional, n, frames,
+                                                      ligand, first_frame, generator)
+                       : diffusion::sample_conditioning(s.mix, n, frames, ligand, first_frame, generator);
+  d.step = torch::randint(s.schedule->steps(), {1}, generator, torch::TensorOptions().dtype(torch::kInt64))
+               .item<std::int64_t>();
+  // Drawn in float64 so float32 and float64 runs see the same noise.
+  d.noise = torch::randn({n, frames, 3}, generator, torch::TensorOptions().dtype(torch::kFloat64));
+  d.free = d.conditioning.free_entries(n, frames);
+  return d;
+}
+
+}  // namespace
+
+LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& examples,
+                    const std::vector<ExampleKey>& keys, const LossSettings& s, bool backward, double scale) {
+  LossSums sums;
+  const auto dtype = examples.front().x0.scalar_type();
+  const auto long_options = torch::TensorOptions().dtype(torch::kInt64).device(s.device);
+
+  std::vector<Draw> draws;
+  for (std::size_t i = 0; i < examples.size(); ++i) draws.push_back(draw_for(examples[i], keys[i], s));
+
+  // Group by mode: a batch shares its conditioning frames (the denoiser runs one [N, T, 3] tensor).
+  std::map<int, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < examples.size(); ++i)
+    groups[static_cast<int>(draws[i].conditioning.mode)].push_back(i);
+
+  torch::Tensor total;
+  const auto accumulate = [&total](const torch::Tensor& term) {
+    total = total.defined() ? total + term : term;
+  };
+  for (const auto& [mode, members] : groups) {
+    std::vector<model::HemePLMInput> inputs;
+    std::vector<torch::Tensor> x0, free, noise, weight, steps;
+    for (std::size_t i : members) {
+      model::HemePLMInput in = examples[i].input;
+      const Draw& d = draws[i];
+      in.known_frames = d.conditioning.known_frames;
+      in.known_atoms = d.conditioning.known_atoms;
+      in.diffusion_step = torch::tensor({d.step}, torch::kInt64);
+      in.x_given = examples[i].x0;  // replaced by the centred x0 below
+      if (s.stage == 1 ||
+          static_cast<diffusion::ConditioningMode>(mode) == diffusion::ConditioningMode::kUnconditional)
+        drop_context(in);  // nothing known: a clean context would give the answer away
+      inputs.push_back(std::move(in));
+      x0.push_back(examples[i].x0);
+      free.push_back(d.free);
+      noise.push_back(d.noise.to(dtype));
+      steps.push_back(torch::tensor({d.step}, torch::kInt64));
+      weight.push_back(examples[i].atom_weight.defined()
+                           ? examples[i].atom_weight
+                           : torch::ones({examples[i].x0.size(0)}, x0.back().options()));
+    }
+    auto in = model::concatenate_inputs(inputs);
+    move_to(in, s.device);
+    const auto graph = in.atom_graph;
+    const auto graphs = in.graph_count;
+    const auto noised = diffusion::corrupt(*s.schedule, torch::cat(x0).to(s.device), graph, graphs,
+                                           torch::cat(steps).to(s.device), torch::cat(free).to(s.device),
+                                           torch::cat(noise).to(s.device), s.kabsch);
+    in.x_given = noised.x0;
+    const auto frames = noised.x0.size(1);
+    torch::Tensor eps_hat, free_frames;
+    if (s.stage == 1) {
+      eps_hat = model->denoise_conformer(in, noised.x_t);
+      free_frames = torch::arange(frames, long_options);
+    } else {
+      eps_hat = model->forward(in, noised.x_t);
+      free_frames = diffusion::free_frame_indices(in.known_frames, frames).to(s.device);
+    }
+    const auto losses =
+        diffusion::epsilon_loss(eps_hat, free_frames, noised, graph, graphs, torch::cat(weight).to(s.device));
+    accumulate(losses.sum());
+    sums.diffusion += losses.sum().item<double>();
+    sums.examples += static_cast<double>(members.size());
+  }
+
+  // Energy and forces of the clean first frame, for labelled examples (whole systems only).
+  if (s.energy_terms) {
+    std::vector<model::HemePLMInput> labelled;
+    std::vector<torch::Tensor> energy_ref, force_ref;
+    for (auto& example : examples) {
+      if (!example.energy.defined()) continue;
+      model::HemePLMInput in = example.input;
+      in.known_frames = torch::Tensor(), in.known_atoms = torch::Tensor(), in.x_given = torch::Tensor();
+      in.diffusion_step = torch::zeros({1}, torch::kInt64);
+      labelled.push_back(std::move(in));
+      energy_ref.push_back(example.energy);
+      force_ref.push_back(example.forces);
+    }
+    if (!labelled.empty()) {
+      auto in = model::concatenate_inputs(labelled);
+      move_to(in, s.device);
+      auto graph = in.context_graph();
+      // Forces need positions in the graph; training needs their double backward.
+      torch::AutoGradMode grad_mode(true);
+      graph.positions = graph.positions.detach().requires_grad_(true);
+      const auto ef = model->energy_and_forces(graph, backward);
+      const auto e_ref = torch::cat(energy_ref).to(s.device).to(ef.energy.scalar_type());
+      const auto f_ref = torch::cat(force_ref).to(s.device).to(ef.forces.scalar_type());
+      const auto e_err = (ef.energy - e_ref) / s.energy_std;
+      const auto f_err = (ef.forces - f_ref) / s.energy_std;
+      const auto per_atom = f_err.pow(2).mean(1);
+      auto per_graph_sq =
+          torch::zeros({graph.graph_count}, per_atom.options()).index_add(0, graph.batch, per_atom);
+      const auto atoms = torch::zeros({graph.graph_count}, per_atom.options())
+                             .index_add(0, graph.batch, torch::ones_like(per_atom));
+      const auto force_loss = (per_graph_sq / atoms).sum();
+      const auto energy_loss = e_err.pow(2).sum();
+      accumulate(s.energy_weight * s.energy_alpha * energy_loss + s.force_weight * force_loss);
+      sums.energy += energy_loss.item<double>();
+      sums.forces += force_loss.item<double>();
+      sums.energy_abs += (ef.energy - e_ref).abs().sum().item<double>();
+      sums.force_abs += (ef.forces - f_ref).abs().sum().item<double>();
+      sums.labelled += static_cast<double>(labelled.size());
+      sums.force_components += static_cast<double>(f_ref.numel());
+    }
+  }
+  if (backward && total.defined() && total.requires_grad()) (total / scale).backward();
+  return sums;
+}
+
+}  // namespace hemeplm::train
