@@ -155,6 +155,14 @@ H5mdReader::Impl::Impl(const std::string& path, MPI_Comm comm) : path_(path) {
     const std::vector<hsize_t> dims = h5::dims_of(position_.value.get());
     frames_ = static_cast<std::int64_t>(dims[0]);
     atoms_ = static_cast<int>(dims[1]);
+    // hemeplm's writer records the frames it flushed completely; a writer killed mid-chunk can leave
+    // extents (and fill values) beyond them, which are not frames.
+    if (h5::exists(f, "/parameters/hemeplm")) {
+      const h5::Group hemeplm(H5Gopen2(f, "/parameters/hemeplm", H5P_DEFAULT));
+      bool found = false;
+      const std::int64_t flushed = h5::read_int64_attribute(hemeplm.get(), "flushed_frames", found);
+      if (found && flushed >= 0) frames_ = std::min(frames_, flushed);
+    }
     for (const char* series : {"step", "time"}) {
       const std::string p = group_ + "/position/" + series;
       const std::vector<hsize_t> d = h5::dims_of(h5::open_dataset(f, p).get());
@@ -212,7 +220,7 @@ void H5mdReader::Impl::open_element(const std::string& name, const Dimension& wa
   element.value = h5::open_streamed_dataset(file_.get(), element.path);
   const std::vector<hsize_t> dims = h5::dims_of(element.value.get());
   if (dims.size() != 3 || dims[2] != 3 || (name != "position" && static_cast<int>(dims[1]) != atoms_) ||
-      (name != "position" && static_cast<std::int64_t>(dims[0]) != frames_))
+      (name != "position" && static_cast<std::int64_t>(dims[0]) < frames_))
     throw h5::Failure(element.path, "shape " + join_dims(dims) + " is not [frames][atoms][3]" +
                                         (name == "position" ? "" : " like position/value"));
   element.factor = unit_factor(file_.get(), element.path, want, kind);

@@ -409,6 +409,15 @@ void H5mdWriter::Impl::flush() {
   // H5Fflush writes the metadata (extents, chunk index) and, with MPI-IO, calls MPI_File_sync: from here
   // on a killed job leaves these frames readable.
   if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw Error(path_ + ": cannot flush the file");
+  // Then record how many frames are complete on disk, and make that durable too. Parallel HDF5
+  // allocates a dataset's new chunks (and writes their fill values and index) as soon as it is
+  // extended, so a job killed while writing the next chunk leaves frames of fill values past the last
+  // flush; hemeplm's reader trusts only the recorded count.
+  {
+    const h5::Group hemeplm(H5Gopen2(file_.get(), "/parameters/hemeplm", H5P_DEFAULT));
+    h5::write_int64_attribute(hemeplm.get(), "flushed_frames", static_cast<std::int64_t>(written_));
+  }
+  if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw Error(path_ + ": cannot flush the file");
   last_flush_ = MPI_Wtime();
 }
 

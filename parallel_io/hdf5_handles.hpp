@@ -154,6 +154,27 @@ inline void write_int_attribute(hid_t obj, const std::string& name, const std::v
     throw Failure(name, "cannot write attribute");
 }
 
+/// Creates or overwrites a scalar int64 attribute (collective in a parallel file: same value everywhere).
+inline void write_int64_attribute(hid_t obj, const std::string& name, std::int64_t value) {
+  const Space space(H5Screate(H5S_SCALAR));
+  const Attribute attr(H5Aexists(obj, name.c_str()) > 0 ? H5Aopen(obj, name.c_str(), H5P_DEFAULT)
+                                                        : H5Acreate2(obj, name.c_str(), H5T_STD_I64LE,
+                                                                     space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0)
+    throw Failure(name, "cannot write attribute");
+}
+
+/// A scalar int64 attribute, or nullopt-like `found = false` when it is absent.
+inline std::int64_t read_int64_attribute(hid_t obj, const std::string& name, bool& found) {
+  found = H5Aexists(obj, name.c_str()) > 0;
+  std::int64_t value = 0;
+  if (!found) return value;
+  const Attribute attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  if (!attr.valid() || H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0)
+    throw Failure(name, "cannot read attribute");
+  return value;
+}
+
 /// A whole contiguous dataset written at once (serial file only: static data).
 template <class T>
 void write_dataset(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims, const T* data) {

@@ -116,7 +116,10 @@ TEST(H5mdCrash, KilledWriterLeavesEveryFlushedFrame) {
     EXPECT_EQ(reader.trajectories().at(0).frame_count, frames);  // no index: one trajectory of all frames
     EXPECT_EQ(reader.read_system().atom_count(), n);
 
-    if (kill_at == 200) {
+    // Other readers see the datasets' extents: after a kill mid-chunk they can hold up to one chunk of
+    // fill values past the last flush (parallel HDF5 allocates chunks when a dataset is extended), which
+    // only hemeplm's reader trims (flushed_frames). MDAnalysis is checked on the writer killed idle.
+    if (kill_at == kChildFrames) {
       const nlohmann::json expected{{"atoms", n}, {"frames", frames}, {"checks", nlohmann::json::array()}};
       const std::string json = dir.write("expected.json", expected.dump());
       const test::CommandResult check =
