@@ -151,8 +151,9 @@ class Trainer::Impl {
     model->to(options.float64 ? torch::kFloat64 : torch::kFloat32);
     model->to(device);
     if (!options.init.empty()) {
-      check_model_config(options.init, read_checkpoint_config(options.init));
-      load_module(options.init, *model);
+      const auto init = parallel_io::read_checkpoint(options.init);  // read once: config and parameters
+      check_model_config(options.init, init.config_json);
+      load_module_state(*model, init.parameters, options.init);
     } else if (loss.energy_terms) {
       energy = data->energy_statistics();
       model->energy_model()->set_standardization(energy.mean, energy.std);

@@ -86,8 +86,4 @@ model::HemePLMConfig checkpoint_model_config(const std::string& config_json, con
   }
 }
 
-std::string read_checkpoint_config(const std::string& path) {
-  return parallel_io::read_checkpoint(path).config_json;
-}
-
 }  // namespace hemeplm::train

@@ -122,8 +122,9 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
     }
     const auto losses =
         diffusion::epsilon_loss(eps_hat, free_frames, noised, graph, graphs, torch::cat(weight).to(s.device));
-    accumulate(losses.sum());
-    sums.diffusion += losses.sum().item<double>();
+    const auto group_loss = losses.sum();
+    accumulate(group_loss);
+    sums.diffusion += group_loss.item<double>();
     sums.examples += static_cast<double>(members.size());
   }
 

@@ -42,7 +42,5 @@ std::string model_config_json_text(const model::HemePLMConfig& config);
 /// The model configuration stored in a checkpoint's configuration JSON (a training checkpoint's
 /// "model" member, or such an object itself). InputError naming `path` when absent or invalid.
 model::HemePLMConfig checkpoint_model_config(const std::string& config_json, const std::string& path);
-/// The configuration JSON of the checkpoint at `path` (reads the whole file).
-std::string read_checkpoint_config(const std::string& path);
 
 }  // namespace hemeplm::train
