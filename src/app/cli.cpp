@@ -23,6 +23,7 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   commands.push_back(make_fragment_command());
   commands.push_back(make_prepare_command());
   commands.push_back(make_train_command());
+  commands.push_back(make_sample_command());
   return commands;
 }
 

@@ -53,5 +53,6 @@ std::unique_ptr<Command> make_info_command();
 std::unique_ptr<Command> make_fragment_command();
 std::unique_ptr<Command> make_prepare_command();
 std::unique_ptr<Command> make_train_command();
+std::unique_ptr<Command> make_sample_command();
 
 }  // namespace hemeplm::app

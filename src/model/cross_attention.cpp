@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "hemeplm/core/error.hpp"
+
 namespace hemeplm::model {
 namespace {
 
@@ -83,12 +85,26 @@ void CrossAttentionSubBlockImpl::reset_parameters() {
   }
 }
 
-SubBlockOutput CrossAttentionSubBlockImpl::forward(const TokenSet& queries, const TokenSet& keys,
-                                                   const torch::Tensor& c, std::int64_t graph_count) {
+struct CrossAttentionSubBlockImpl::Scores {
+  Padding pq, pk;
+  torch::Tensor logits;  // [B, heads, Wq, Wk], -inf for padding keys and in graphs without keys
+  torch::Tensor v, v_tokens;
+  torch::Tensor dist2, diff;  // [B, Wq, Wk] and [B, Wq, Wk, 3]
+  torch::Tensor key_mask;     // [B, 1, 1, Wk]
+  torch::Tensor has_keys;     // [B]
+};
+
+CrossAttentionSubBlockImpl::Scores CrossAttentionSubBlockImpl::scores(const TokenSet& queries,
+                                                                      const TokenSet& keys,
+                                                                      const torch::Tensor& c,
+                                                                      std::int64_t graph_count) {
   const std::int64_t hidden = options_.hidden, heads = options_.heads, d = hidden / heads;
   const std::int64_t b = graph_count;
-  const auto pq = padding_for(queries.graph, b);
-  const auto pk = padding_for(keys.graph, b);
+  Scores s;
+  s.pq = padding_for(queries.graph, b);
+  s.pk = padding_for(keys.graph, b);
+  const auto& pq = s.pq;
+  const auto& pk = s.pk;
 
   // Modulated norm on the queries, plain LN on keys/values; Q, K, V split into heads per graph.
   const auto h_q = modulate(queries.h, modulation_attention_(c).index_select(0, queries.graph), hidden);
@@ -97,17 +113,17 @@ SubBlockOutput CrossAttentionSubBlockImpl::forward(const TokenSet& queries, cons
     return pad(t, p, b).view({b, p.width, heads, d}).transpose(1, 2);  // [B, heads, width, d]
   };
   const auto q = split(w_q_(h_q), pq);
-  const auto v_tokens = w_v_(h_k);
+  s.v_tokens = w_v_(h_k);
   const auto k = split(w_k_(h_k), pk);
-  const auto v = split(v_tokens, pk);
+  s.v = split(s.v_tokens, pk);
 
   // Logits: scaled dot product minus the per-head distance bias (distances only: invariant).
   auto logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
   // Positions may arrive in float64 for a float32 model; the logits follow the tokens' dtype.
   const auto dtype = queries.h.scalar_type();
-  auto diff = pad(queries.x.to(dtype), pq, b).unsqueeze(2) -
-              pad(keys.x.to(dtype), pk, b).unsqueeze(1);  // [B,Wq,Wk,3]
-  auto dist2 = diff.pow(2).sum(-1);
+  s.diff = pad(queries.x.to(dtype), pq, b).unsqueeze(2) -
+           pad(keys.x.to(dtype), pk, b).unsqueeze(1);  // [B,Wq,Wk,3]
+  s.dist2 = s.diff.pow(2).sum(-1);
   if (queries.positioned.defined() || keys.positioned.defined()) {
     // Pairs where either side has no position contribute no geometry at all.
     const auto has_position = [&](const TokenSet& set, const Padding& p) {
@@ -116,19 +132,34 @@ SubBlockOutput CrossAttentionSubBlockImpl::forward(const TokenSet& queries, cons
       return pad(flag, p, b).squeeze(-1);  // [B, W]
     };
     const auto pair = has_position(queries, pq).unsqueeze(2) * has_position(keys, pk).unsqueeze(1);
-    dist2 = dist2 * pair;
-    diff = diff * pair.unsqueeze(-1);
+    s.dist2 = s.dist2 * pair;
+    s.diff = s.diff * pair.unsqueeze(-1);
   }
   if (options_.distance_bias) {
-    logits = logits - torch::softplus(distance_weight_raw_).view({1, heads, 1, 1}) * dist2.unsqueeze(1);
+    logits = logits - torch::softplus(distance_weight_raw_).view({1, heads, 1, 1}) * s.dist2.unsqueeze(1);
   }
+  s.key_mask = pk.mask.view({b, 1, 1, pk.width});
+  s.has_keys = pk.mask.any(1);
+  s.logits = logits.masked_fill(s.key_mask.logical_not(), -std::numeric_limits<double>::infinity());
+  return s;
+}
 
-  // Key-padding mask before the softmax. A graph with no keys at all (no ligand) would softmax over
-  // -inf only and give NaN, so its rows get finite logits and are then zeroed with the mask.
-  const auto key_mask = pk.mask.view({b, 1, 1, pk.width});
-  const auto has_keys = pk.mask.any(1);
-  logits = logits.masked_fill(key_mask.logical_not(), -std::numeric_limits<double>::infinity())
-               .masked_fill(has_keys.logical_not().view({b, 1, 1, 1}), 0.0);
+SubBlockOutput CrossAttentionSubBlockImpl::forward(const TokenSet& queries, const TokenSet& keys,
+                                                   const torch::Tensor& c, std::int64_t graph_count) {
+  const std::int64_t hidden = options_.hidden;
+  const std::int64_t b = graph_count;
+  const auto s = scores(queries, keys, c, graph_count);
+  const auto& pq = s.pq;
+  const auto& pk = s.pk;
+  const auto& v = s.v;
+  const auto& v_tokens = s.v_tokens;
+  const auto& dist2 = s.dist2;
+  const auto& diff = s.diff;
+  const auto& key_mask = s.key_mask;
+  const auto& has_keys = s.has_keys;
+  // A graph with no keys at all (no ligand) would softmax over -inf only and give NaN, so its rows get
+  // finite logits and are then zeroed with the mask.
+  const auto logits = s.logits.masked_fill(has_keys.logical_not().view({b, 1, 1, 1}), 0.0);
   const auto alpha = torch::softmax(logits, -1) * key_mask.to(logits.scalar_type());
 
   // h += W_o sum_k alpha V_k, then h += FFN(modulated LN(h)); queries without keys pass unchanged.
@@ -192,6 +223,73 @@ CrossAttentionBlockOutput CrossAttentionBlockImpl::forward(const TokenSet& ligan
   const TokenSet updated_ligand{from_residues.h, ligand.x, ligand.graph, ligand.positioned};
   const auto from_ligand = residue_to_ligand_(residues, updated_ligand, c, graph_count);
   return {from_residues.h, from_ligand.h, from_residues.dx};
+}
+
+AttentionPartials CrossAttentionSubBlockImpl::attention_partials(const TokenSet& queries,
+                                                                 const TokenSet& keys, const torch::Tensor& c,
+                                                                 std::int64_t graph_count) {
+  const std::int64_t heads = options_.heads, d = options_.hidden / heads;
+  const auto nq = queries.h.size(0);
+  if (!keys.h.defined() || keys.h.size(0) == 0) {
+    return {torch::full({nq, heads}, -std::numeric_limits<double>::infinity(), queries.h.options()),
+            torch::zeros({nq, heads}, queries.h.options()),
+            torch::zeros({nq, heads, d}, queries.h.options())};
+  }
+  const auto s = scores(queries, keys, c, graph_count);
+  const auto max = std::get<0>(s.logits.max(-1));  // [B, heads, Wq]; -inf where a graph has no keys
+  const auto safe_max = max.masked_fill(max.isinf(), 0.0).detach();
+  const auto e = torch::exp(s.logits - safe_max.unsqueeze(-1));  // exp(-inf) = 0 for padding keys
+  const auto per_query = [&](const torch::Tensor& t,
+                             std::int64_t width) {  // [B, heads, Wq, w] -> [nq, heads, w]
+    return unpad(t.permute({0, 2, 1, 3}).reshape({graph_count, s.pq.width, heads * width}), s.pq)
+        .view({nq, heads, width});
+  };
+  return {per_query(max.detach().unsqueeze(-1), 1).squeeze(-1), per_query(e.sum(-1, true), 1).squeeze(-1),
+          per_query(torch::matmul(e, s.v), d)};
+}
+
+torch::Tensor CrossAttentionSubBlockImpl::finish_attention(const TokenSet& queries,
+                                                           const AttentionPartials& complete,
+                                                           const torch::Tensor& c) {
+  const std::int64_t hidden = options_.hidden;
+  const auto nq = queries.h.size(0);
+  const auto has = complete.sum_exp.gt(0);
+  const auto attended =
+      torch::where(has.unsqueeze(-1), complete.weighted / complete.sum_exp.clamp_min(1e-300).unsqueeze(-1),
+                   torch::zeros_like(complete.weighted))
+          .reshape({nq, hidden});
+  const auto active = has.any(-1).unsqueeze(1).to(queries.h.scalar_type());
+  auto h = queries.h + active * w_o_(attended);
+  const auto h_f = modulate(h, modulation_ffn_(c).index_select(0, queries.graph), hidden);
+  return h + active * ffn_out_(torch::silu(ffn_in_(h_f)));
+}
+
+AttentionPartials rescale_partials(const AttentionPartials& p, const torch::Tensor& max) {
+  // exp(p.max - max), 0 where this share saw no key (p.max = -inf); max >= p.max keeps it <= 1.
+  const auto factor = torch::where(p.max.isinf(), torch::zeros_like(p.max), torch::exp(p.max - max));
+  return {max, p.sum_exp * factor, p.weighted * factor.unsqueeze(-1)};
+}
+
+AttentionPartials combine_partials(const AttentionPartials& a, const AttentionPartials& b) {
+  const auto max = torch::maximum(a.max, b.max);
+  const auto ra = rescale_partials(a, max), rb = rescale_partials(b, max);
+  return {max, ra.sum_exp + rb.sum_exp, ra.weighted + rb.weighted};
+}
+
+CrossAttentionBlockOutput CrossAttentionBlockImpl::forward_partial(
+    const TokenSet& ligand, const TokenSet& residues, const torch::Tensor& c, std::int64_t graph_count,
+    const TokenSet& extra_keys, const AttentionReducer& reduce) {
+  if (ligand_to_residue_->options().coordinate_channel)
+    throw UsageError("cross-attention: the coordinate channel is not supported on the decomposed path");
+  const auto local =
+      ligand_to_residue_->attention_partials(ligand, merge_token_sets(residues, extra_keys), c, graph_count);
+  const auto ligand_h = ligand_to_residue_->finish_attention(ligand, reduce ? reduce(local) : local, c);
+  torch::Tensor residue_h = residues.h;
+  if (residues.h.defined() && residues.h.size(0) > 0) {
+    const TokenSet updated_ligand{ligand_h, ligand.x, ligand.graph, ligand.positioned};
+    residue_h = residue_to_ligand_(residues, updated_ligand, c, graph_count).h;
+  }
+  return {ligand_h, residue_h, {}};
 }
 
 }  // namespace hemeplm::model

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "hemeplm/core/error.hpp"
@@ -20,9 +21,11 @@ MoleculeInput molecule_input(const HemePLMInput& in) {
           in.bond_type,      in.diffusion_step.to(torch::kLong).index_select(0, in.atom_graph)};
 }
 
+}  // namespace
+
 /// Domain tokens of present domains and the protein token of graphs with any domain, as keys without
 /// positions (they have no anchor: the distance bias does not apply to them).
-TokenSet pooled_keys(const PooledTokens& pooled, const torch::Tensor& position_template) {
+TokenSet pooled_key_tokens(const PooledTokens& pooled, const torch::Tensor& position_template) {
   if (!pooled.domain_tokens.defined()) return {};
   const auto b = pooled.domain_tokens.size(0), k = pooled.domain_tokens.size(1);
   const auto hidden = pooled.domain_tokens.size(2);
@@ -40,8 +43,6 @@ TokenSet pooled_keys(const PooledTokens& pooled, const torch::Tensor& position_t
                                        domain_graph.index_select(0, domains)),
                           unpositioned(pooled.protein.index_select(0, graphs), graphs));
 }
-
-}  // namespace
 
 HemePLMImpl::HemePLMImpl(const HemePLMConfig& config) : config_(config) {
   config_.validate();
@@ -119,6 +120,42 @@ PooledTokens HemePLMImpl::pool(const PoolingPartials& complete) {
   return pooling_->finish(complete);
 }
 
+torch::Tensor HemePLMImpl::time_conditioning(const torch::Tensor& diffusion_step) {
+  return time_mlp_(diffusion_step);
+}
+
+std::pair<torch::Tensor, torch::Tensor> HemePLMImpl::attend(const TokenSet& ligand, const TokenSet& residues,
+                                                            const TokenSet& extra_keys,
+                                                            const torch::Tensor& c, std::int64_t graph_count,
+                                                            const AttentionReducer& reduce) {
+  auto ligand_tokens = ligand;
+  auto residue_tokens = residues;
+  for (const auto& module : *cross_attention_) {
+    auto block = module->as<CrossAttentionBlock>();
+    const auto out =
+        reduce ? block->forward_partial(ligand_tokens, residue_tokens, c, graph_count, extra_keys, reduce)
+               : block->forward(ligand_tokens, residue_tokens, c, graph_count, extra_keys);
+    ligand_tokens.h = out.ligand;
+    residue_tokens.h = out.residues;
+  }
+  return {ligand_tokens.h, residue_tokens.h};
+}
+
+torch::Tensor HemePLMImpl::adapt_context(const torch::Tensor& per_atom) {
+  return context_adapter_(per_atom);
+}
+
+torch::Tensor HemePLMImpl::denoise_with_context(const HemePLMInput& in, const torch::Tensor& atom_context,
+                                                const torch::Tensor& x_t) {
+  TrajectoryInput trajectory;
+  trajectory.molecule = molecule_input(in);
+  trajectory.frame_times = in.frame_times;
+  trajectory.known_frames = in.known_frames;
+  trajectory.known_atoms = in.known_atoms;
+  trajectory.x_given = in.x_given;
+  return denoiser_->forward(trajectory, x_t, atom_context);
+}
+
 torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding& context,
                                    const PooledTokens& pooled, const torch::Tensor& x_t) {
   torch::Tensor atom_context;  // [N, denoiser hidden], undefined without context
@@ -136,15 +173,10 @@ torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding
       residue_tokens = {
           context.residue_tokens, context.anchors, in.atom_graph.index_select(0, in.residue_anchor), {}};
     }
-    if (!cross_attention_->is_empty() && residue_count > 0 && ligand.numel() > 0) {
-      const auto c = time_mlp_(in.diffusion_step);
-      const TokenSet extra = pooled_keys(pooled, in.context_positions);
-      for (const auto& module : *cross_attention_) {
-        const auto out = module->as<CrossAttentionBlock>()->forward(ligand_tokens, residue_tokens, c,
-                                                                    in.graph_count, extra);
-        ligand_tokens.h = out.ligand;
-        residue_tokens.h = out.residues;
-      }
+    if (has_cross_attention() && residue_count > 0 && ligand.numel() > 0) {
+      std::tie(ligand_tokens.h, residue_tokens.h) =
+          attend(ligand_tokens, residue_tokens, pooled_key_tokens(pooled, in.context_positions),
+                 time_mlp_(in.diffusion_step), in.graph_count);
     }
     // Per atom: residue atoms get their (attended) residue token on top of their own scalars, ligand
     // atoms their attended token (which already carries their scalars through the residuals).
@@ -157,14 +189,7 @@ torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding
     if (ligand.numel() > 0) per_atom = per_atom.index_copy(0, ligand, ligand_tokens.h);
     atom_context = context_adapter_(per_atom);
   }
-
-  TrajectoryInput trajectory;
-  trajectory.molecule = molecule_input(in);
-  trajectory.frame_times = in.frame_times;
-  trajectory.known_frames = in.known_frames;
-  trajectory.known_atoms = in.known_atoms;
-  trajectory.x_given = in.x_given;
-  return denoiser_->forward(trajectory, x_t, atom_context);
+  return denoise_with_context(in, atom_context, x_t);
 }
 
 torch::Tensor HemePLMImpl::forward(const HemePLMInput& in, const torch::Tensor& x_t) {

@@ -361,7 +361,8 @@ class Trainer::Impl {
       config["format"] = "hemeplm-train";
       config["model"] = ordered_json::parse(model_config_json_text(options.model));
       config["training"] = options_json(options);
-      config["data"] = {{"dt_ps", data->dt_ps()}, {"ranks", ranks}};
+      // elements: sampling warns about elements the model never saw.
+      config["data"] = {{"dt_ps", data->dt_ps()}, {"ranks", ranks}, {"elements", data->elements()}};
       config["energy"] = {{"available", loss.energy_terms}, {"std", loss.energy_std}};
       ck.config_json = config.dump();
       path = directory.save(ck);

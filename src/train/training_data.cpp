@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 #include "hemeplm/core/error.hpp"
@@ -299,6 +300,13 @@ int TrainingData::max_atoms() const {
     }
   }
   return atoms;
+}
+
+std::vector<int> TrainingData::elements() const {
+  std::set<int> seen;
+  for (const Dataset& ds : impl_->datasets)
+    seen.insert(ds.system.atomic_numbers.begin(), ds.system.atomic_numbers.end());
+  return {seen.begin(), seen.end()};
 }
 
 int TrainingData::atomic_number_limit() const {

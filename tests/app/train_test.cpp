@@ -1,11 +1,8 @@
 // hemeplm train as a user runs it: datasets from 'hemeplm prepare', losses that fall, checkpoints that
 // resume bit-identically after a kill, graceful stop on Slurm's signals, clean errors on bad input and
 // bad checkpoints, and two MPI ranks.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,8 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-#include <thread>
 
+#include "child_process.hpp"
 #include "hemeplm/parallel_io/checkpoint.hpp"
 #include "test_support.hpp"
 
@@ -116,80 +113,6 @@ std::string prepare_ala2(const TempDir& dir, const std::string& top, const std::
       run_command({hemeplm_binary(), "prepare", "--topology", top, "--trajectory", dcd, "--out", out});
   EXPECT_EQ(r.exit_status, 0) << r.err;
   return out;
-}
-
-/// A started hemeplm process whose stdout and stderr go to files.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const fs::path& out_file, const fs::path& err_file) {
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      const int devnull = open("/dev/null", O_RDONLY);
-      const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(devnull, 0), dup2(out, 1), dup2(err, 2);
-      close(devnull), close(out), close(err);
-      setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-      setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  bool running() {
-    if (reaped_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      status_ = status;
-      return false;
-    }
-    return true;
-  }
-  /// Exit status (128 + signal when killed); -2 after `timeout_seconds` (the child is then killed).
-  int wait(int timeout_seconds = 120) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-    while (running()) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        reaped_ = true;
-        return -2;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int status_ = 0;
-};
-
-/// Polls until `ready()` or the child ends or `timeout_seconds` pass; true when ready.
-template <class Ready>
-bool wait_until(Child& child, Ready ready, int timeout_seconds = 120) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    if (!child.running()) return ready();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
 }
 
 std::int64_t last_training_step(const std::string& log) {

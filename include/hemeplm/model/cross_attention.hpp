@@ -12,6 +12,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "hemeplm/model/config.hpp"
 
@@ -55,6 +56,23 @@ struct TokenSet {
 /// Both sets in one, still ascending by graph (a stable merge: a's tokens first within a graph).
 TokenSet merge_token_sets(const TokenSet& a, const TokenSet& b);
 
+/// Softmax partials of a sub-block's attention per (query, head) over a subset of its keys, shifted by
+/// `max` (the largest logit seen): sum_exp = sum_k exp(l_k - max), weighted = sum_k exp(l_k - max) V_k.
+/// A query with no key in the subset has max = -inf and zero sums. Keys spread over ranks are completed
+/// outside the module: rescale every share to the MPI_MAX of max (rescale_partials), then MPI_SUM.
+struct AttentionPartials {
+  torch::Tensor max;       ///< [n_q, heads]
+  torch::Tensor sum_exp;   ///< [n_q, heads]
+  torch::Tensor weighted;  ///< [n_q, heads, d]
+};
+
+/// The same partials expressed relative to `max` (>= p.max elementwise): sums scaled by exp(p.max - max).
+AttentionPartials rescale_partials(const AttentionPartials& p, const torch::Tensor& max);
+/// Partials over the union of two disjoint key subsets (order-independent).
+AttentionPartials combine_partials(const AttentionPartials& a, const AttentionPartials& b);
+/// Completes one caller's partials with the other callers' (an MPI all-reduce in the sampler).
+using AttentionReducer = std::function<AttentionPartials(const AttentionPartials&)>;
+
 struct SubBlockOutput {
   torch::Tensor h;   ///< [n_q, H] updated query tokens
   torch::Tensor dx;  ///< [n_q, 3] equivariant coordinate update, undefined without the channel
@@ -74,9 +92,21 @@ class CrossAttentionSubBlockImpl : public torch::nn::Module {
   SubBlockOutput forward(const TokenSet& queries, const TokenSet& keys, const torch::Tensor& c,
                          std::int64_t graph_count);
 
+  /// forward() split in two for keys held by several callers: the attention partials of these keys ...
+  AttentionPartials attention_partials(const TokenSet& queries, const TokenSet& keys, const torch::Tensor& c,
+                                       std::int64_t graph_count);
+  /// ... and, from complete partials, the updated query tokens (W_o, modulated FFN). Queries with no key
+  /// at all pass unchanged. No coordinate channel on this path.
+  torch::Tensor finish_attention(const TokenSet& queries, const AttentionPartials& complete,
+                                 const torch::Tensor& c);
+
   const CrossAttentionOptions& options() const { return options_; }
 
  private:
+  struct Scores;  // logits, values and geometry shared by forward() and attention_partials()
+  Scores scores(const TokenSet& queries, const TokenSet& keys, const torch::Tensor& c,
+                std::int64_t graph_count);
+
   CrossAttentionOptions options_;
   torch::nn::Linear modulation_attention_{nullptr}, modulation_ffn_{nullptr};  // [gamma, beta]
   torch::nn::Linear w_q_{nullptr}, w_k_{nullptr}, w_v_{nullptr}, w_o_{nullptr};
@@ -103,6 +133,14 @@ class CrossAttentionBlockImpl : public torch::nn::Module {
   /// `extra_keys` (e.g. pooled tokens) join the residue keys of the ligand -> residue direction only.
   CrossAttentionBlockOutput forward(const TokenSet& ligand, const TokenSet& residues, const torch::Tensor& c,
                                     std::int64_t graph_count, const TokenSet& extra_keys = {});
+
+  /// forward() for residues spread over callers (decomposed sampling): `ligand` is complete on every
+  /// caller, `residues` and `extra_keys` are this caller's share; `reduce` completes the ligand -> residue
+  /// partials and is called exactly once, also with no local residue. Residue outputs are this caller's
+  /// residues. UsageError when the options enable the coordinate channel (not supported here).
+  CrossAttentionBlockOutput forward_partial(const TokenSet& ligand, const TokenSet& residues,
+                                            const torch::Tensor& c, std::int64_t graph_count,
+                                            const TokenSet& extra_keys, const AttentionReducer& reduce);
 
  private:
   CrossAttentionSubBlock ligand_to_residue_{nullptr};

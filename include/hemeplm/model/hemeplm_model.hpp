@@ -85,6 +85,10 @@ struct ContextEncoding {
   bool defined() const { return atom_scalars.defined(); }
 };
 
+/// Domain tokens of present domains and the protein token of graphs with any domain, as keys without
+/// positions (no anchor: the distance bias does not apply to them); positions take the template's options.
+TokenSet pooled_key_tokens(const PooledTokens& pooled, const torch::Tensor& position_template);
+
 /// The HemePLM model; parameter names are stable (they are the checkpoint's dataset names):
 /// energy_model, time_mlp, residue_tokens, cross_attention.<i>, pooling, denoiser, context_adapter.
 class HemePLMImpl : public torch::nn::Module {
@@ -110,6 +114,24 @@ class HemePLMImpl : public torch::nn::Module {
   /// input coordinates). `context` may be undefined (no context); `pooled` may be empty (no pooling).
   torch::Tensor denoise(const HemePLMInput& in, const ContextEncoding& context, const PooledTokens& pooled,
                         const torch::Tensor& x_t);
+  /// The pieces of denoise() for a caller that assembles the per-atom context itself (the decomposed
+  /// sampler: ligand tokens complete on every rank, residues spread over ranks):
+  /// c = time_mlp(diffusion_step) [B, H_t] ...
+  torch::Tensor time_conditioning(const torch::Tensor& diffusion_step);
+  /// ... the cross-attention stack on explicit token sets, returning the updated {ligand h, residue h}
+  /// (unchanged without blocks); with `reduce`, the ligand -> residue attention is completed by it
+  /// (CrossAttentionBlock::forward_partial), once per block ...
+  std::pair<torch::Tensor, torch::Tensor> attend(const TokenSet& ligand, const TokenSet& residues,
+                                                 const TokenSet& extra_keys, const torch::Tensor& c,
+                                                 std::int64_t graph_count,
+                                                 const AttentionReducer& reduce = {});
+  /// ... the adapter from per-atom context features [n, visnet hidden] to the denoiser's width ...
+  torch::Tensor adapt_context(const torch::Tensor& per_atom);
+  /// ... and the denoiser given that context ([N, denoiser hidden], or undefined for none).
+  torch::Tensor denoise_with_context(const HemePLMInput& in, const torch::Tensor& atom_context,
+                                     const torch::Tensor& x_t);
+  bool has_cross_attention() const { return !cross_attention_->is_empty(); }
+
   /// encode + local pooling + denoise.
   torch::Tensor forward(const HemePLMInput& in, const torch::Tensor& x_t);
   /// Stage 1: the denoiser's conformer part alone (EGInterpolator::forward_conformer) on the bond
@@ -128,6 +150,7 @@ class HemePLMImpl : public torch::nn::Module {
 
   EnergyModel energy_model() const { return energy_model_; }
   EGInterpolator denoiser() const { return denoiser_; }
+  HierarchicalPooling pooling_module() const { return pooling_; }
 
  private:
   HemePLMConfig config_;

@@ -80,10 +80,11 @@ class TrainingData {
   /// Mean energy and force scale over up to `max_frames` training frames (the same on every rank).
   EnergyStatistics energy_statistics(int max_frames = 1000) const;
   bool has_energies() const;
-  double dt_ps() const;             ///< time between frames of the first trajectory (0 when unknown)
-  int fragment_count() const;       ///< samples units per window (1 per unfragmented dataset)
-  int max_atoms() const;            ///< largest sample (atoms)
-  int atomic_number_limit() const;  ///< 1 + the largest atomic number in the data
+  double dt_ps() const;               ///< time between frames of the first trajectory (0 when unknown)
+  int fragment_count() const;         ///< samples units per window (1 per unfragmented dataset)
+  int max_atoms() const;              ///< largest sample (atoms)
+  int atomic_number_limit() const;    ///< 1 + the largest atomic number in the data
+  std::vector<int> elements() const;  ///< atomic numbers present in the data, ascending
   const TrainingDataOptions& options() const { return options_; }
 
  private:
