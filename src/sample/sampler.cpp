@@ -20,6 +20,7 @@
 #include "hemeplm/diffusion/sampling.hpp"
 #include "hemeplm/diffusion/schedule.hpp"
 #include "hemeplm/dist/device.hpp"
+#include "hemeplm/model/config.hpp"
 #include "hemeplm/parallel_io/checkpoint.hpp"
 #include "hemeplm/parallel_io/h5md.hpp"
 #include "hemeplm/sample/decomposed_model.hpp"
@@ -99,6 +100,9 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
   LogTorchWarnings torch_warnings(say);
   const LogTorchWarnings::Guard torch_warnings_guard(&torch_warnings);
 
+  // Reuse freed tensor memory instead of unmapping it: a step allocates the same large blocks again
+  // (measured on 1S63 with tiny: 17 % faster per block, kernel time 57 s -> 13 s).
+  model::keep_freed_tensor_memory();
   SamplingSetup setup = prepare_sampling(comm, system, end, options, say);
   const auto& plan = setup.plan;
   const auto n = static_cast<std::int64_t>(system.atom_count());

@@ -103,7 +103,17 @@ decomposition::Plan load_or_make_plan(MPI_Comm comm, const System& system, const
   p.denoise.blend = std::min(o.blend, o.buffer);
   // A fragment too large for one model call is split further: fewer core residues per fragment.
   while (true) {
-    auto plan = decomposition::make_plan(system, p);
+    decomposition::Plan plan;
+    try {
+      plan = decomposition::make_plan(system, p);
+    } catch (const UsageError&) {
+      // Typically more ranks than fragments: smaller cores give more fragments.
+      if (p.denoise.core_residues == 1) throw;
+      p.denoise.core_residues = std::max(1, p.denoise.core_residues / 2);
+      say("no plan for " + std::to_string(size) + " ranks with these cores; trying " +
+          std::to_string(p.denoise.core_residues) + " core residues per fragment");
+      continue;
+    }
     std::size_t largest = 0;
     int worst = 0;
     for (const auto& f : plan.fragments)
@@ -352,14 +362,12 @@ void throw_non_finite(MPI_Comm comm, const System& system, const torch::Tensor& 
                       const torch::Tensor& owned_rows, const std::vector<std::int64_t>& owned_atoms,
                       std::int64_t block, std::int64_t k, std::int64_t model_step) {
   const auto bad = torch::isfinite(eps.index_select(0, owned_rows)).logical_not().flatten(1).any(1);
-  auto found = torch::zeros({2}, kF64);  // {count, -first}: one MPI_MAX-free reduction pair
-  double first = static_cast<double>(system.atom_count());
-  std::int64_t count = 0;
-  for (std::int64_t i = 0; i < bad.size(0); ++i) {
-    if (!bad[i].item<bool>()) continue;
-    ++count;
-    first = std::min(first, static_cast<double>(owned_atoms[static_cast<std::size_t>(i)]));
-  }
+  const auto rows = bad.nonzero().squeeze(1);
+  const auto count = rows.numel();
+  // Owned atoms are ascending, so the first bad row is this rank's lowest bad atom.
+  const double first =
+      count > 0 ? static_cast<double>(owned_atoms[static_cast<std::size_t>(rows[0].item<std::int64_t>())])
+                : static_cast<double>(system.atom_count());
   auto c = torch::tensor({static_cast<double>(count)}, kF64);
   auto f = torch::tensor({first}, kF64);
   all_reduce(c, MPI_SUM, comm);

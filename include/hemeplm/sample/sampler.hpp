@@ -34,7 +34,7 @@ struct SampleOptions {
   double eta = 0.0;               ///< DDIM stochasticity
   std::uint64_t seed = 0;
   std::string ranks_plan;  ///< plan file; empty = make one for this run's ranks
-  int core_residues = 8;   ///< plan made here: residues per fragment core
+  int core_residues = 32;  ///< plan made here: residues per fragment core (larger: less overlap)
   double buffer = 10.0;    ///< Å, plan made here: buffer radius
   double blend = 2.0;      ///< Å, plan made here: weight taper width
   std::int64_t max_batch_atoms = 20000;
