@@ -83,17 +83,19 @@ class DecomposedModel::Impl {
     }
     std::sort(local.begin(), local.end());
     local.erase(std::unique(local.begin(), local.end()), local.end());
+    local_ = std::move(local);
+    for (const auto& f : fragments_) fragment_rows_.push_back(local_rows(f));
     std::vector<int> local_owner;
-    local_owner.reserve(local.size());
-    for (const auto a : local) local_owner.push_back(owner[static_cast<std::size_t>(a)]);
-    halo_ = std::make_unique<dist::HaloExchange>(comm_, local, local_owner);
+    local_owner.reserve(local_.size());
+    for (const auto a : local_) local_owner.push_back(owner[static_cast<std::size_t>(a)]);
+    halo_ = std::make_unique<dist::HaloExchange>(comm_, local_, local_owner);
     owned_rows_ = halo_->owned_rows();
     const auto row_of = [&](std::int64_t g) {
-      return static_cast<std::int64_t>(std::lower_bound(local.begin(), local.end(), g) - local.begin());
+      return static_cast<std::int64_t>(std::lower_bound(local_.begin(), local_.end(), g) - local_.begin());
     };
 
     // Batches of whole fragments up to max_batch_atoms; their rows, weights and core positions.
-    std::vector<std::int64_t> token_rows(local.size(), -1);  // local residue token of owned residue atoms
+    std::vector<std::int64_t> token_rows(local_.size(), -1);  // local residue token of owned residue atoms
     std::vector<std::int64_t> local_residues;
     for (std::size_t i = 0; i < fragments_.size();) {
       Batch b;
@@ -150,7 +152,6 @@ class DecomposedModel::Impl {
     }
     owned_ligand_index_ = index_tensor(ligand_index);
     owned_ligand_rows_ = index_tensor(ligand_rows);
-    local_ = std::move(local);
   }
 
   void begin_block(const torch::Tensor& known_frames, const torch::Tensor& known_atoms,
@@ -163,7 +164,7 @@ class DecomposedModel::Impl {
       for (const int fi : batch.fragments) {
         const auto& f = fragments_[static_cast<std::size_t>(fi)];
         model::HemePLMInput in = f.input;
-        const auto rows = local_rows(f);
+        const auto& rows = fragment_rows_[static_cast<std::size_t>(fi)];
         in.frame_times = torch::arange(frames, kIndex);
         in.known_frames = known_frames;
         in.known_atoms = known_atoms.defined() ? known_atoms.index_select(0, rows) : torch::Tensor();
@@ -266,7 +267,7 @@ class DecomposedModel::Impl {
       for (const int fi : batch.fragments) {
         const auto& f = fragments_[static_cast<std::size_t>(fi)];
         model::HemePLMInput in = f.input;
-        set_fragment_context(in, local_rows(f), positions);
+        set_fragment_context(in, fragment_rows_[static_cast<std::size_t>(fi)], positions);
         inputs.push_back(std::move(in));
       }
       const auto graph = model::concatenate_inputs(inputs).context_graph();
@@ -296,6 +297,7 @@ class DecomposedModel::Impl {
   std::optional<Box> box_;
   DecomposedModelOptions options_;
   std::vector<FragmentInput> fragments_;
+  std::vector<torch::Tensor> fragment_rows_;  // local rows of each fragment's atoms
   std::vector<Batch> batches_;
   std::vector<std::int64_t> local_;
   std::vector<int> owned_rows_;

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace hemeplm::test {
 
 /// A started hemeplm process whose stdout and stderr go to files.
@@ -26,18 +28,8 @@ class Child {
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
-      const int devnull = open("/dev/null", O_RDONLY);
-      const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(devnull, 0), dup2(out, 1), dup2(err, 2);
-      close(devnull), close(out), close(err);
-      setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-      setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
+      exec_in_child(argv, open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                    open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
     }
   }
   ~Child() {

@@ -56,25 +56,28 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
+void exec_in_child(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+  const int devnull = open("/dev/null", O_RDONLY);
+  dup2(devnull, 0), dup2(out_fd, 1), dup2(err_fd, 2);
+  close(devnull), close(out_fd), close(err_fd);
+  // CI runs as root, which OpenMPI's mpiexec refuses without both variables; other MPIs ignore them.
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
 CommandResult run_command(const std::vector<std::string>& argv, int timeout_seconds) {
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    const int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]), close(err_pipe[0]), close(out_pipe[1]), close(err_pipe[1]);
-    // CI runs as root, which OpenMPI's mpiexec refuses without both variables; other MPIs ignore them.
-    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    close(out_pipe[0]), close(err_pipe[0]);
+    exec_in_child(argv, out_pipe[1], err_pipe[1]);
   }
   close(out_pipe[1]), close(err_pipe[1]);
   CommandResult result;

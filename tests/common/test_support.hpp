@@ -49,6 +49,10 @@ struct CommandResult {
 /// gets OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)=1 unless set, so mpiexec also runs where tests run as root.
 CommandResult run_command(const std::vector<std::string>& argv, int timeout_seconds = 120);
 
+/// In a forked child: stdin from /dev/null, stdout/stderr to the given descriptors (closed after the
+/// dup), OpenMPI's root override set, then execv(argv); exits 127 if exec fails. Never returns.
+[[noreturn]] void exec_in_child(const std::vector<std::string>& argv, int out_fd, int err_fd);
+
 /// Path of the built hemeplm binary.
 std::string hemeplm_binary();
 

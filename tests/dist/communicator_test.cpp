@@ -10,18 +10,10 @@
 #include <string>
 
 #include "hemeplm/core/error.hpp"
+#include "world.hpp"
 
 namespace hemeplm::dist {
 namespace {
-
-struct World {
-  int rank = 0;
-  int size = 1;
-  World() {
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-  }
-};
 
 TEST(MpiCommunicator, ReportsRankSizeAndBackend) {
   const World world;

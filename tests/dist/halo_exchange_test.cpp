@@ -13,18 +13,10 @@
 #include <vector>
 
 #include "hemeplm/core/error.hpp"
+#include "world.hpp"
 
 namespace hemeplm::dist {
 namespace {
-
-struct World {
-  int rank = 0;
-  int size = 1;
-  World() {
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-  }
-};
 
 // The synthetic system: kAtoms atoms in contiguous blocks over `size` ranks; each rank also holds as
 // ghosts the atoms within kHalo ids outside either end of its block (no wrapping).
