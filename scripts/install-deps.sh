@@ -22,6 +22,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-mdanalysis python3-h5py python3-numpy
   # reference MD for training data (tools/reference_md.py): OpenMM, and Open Babel for GAFF ligand types
   python3-simtk libopenmm-plugins openbabel python3-openbabel
+  # 'hemeplm evaluate' plots (metrics and report.html are written without it)
+  python3-matplotlib
+  # the one-node loopback Slurm that runs jobscripts/ in the tests (ctest label "slurm")
+  slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev
 )
 if [[ "${1:-}" == "--with-examples" ]]; then
   packages+=(python3-rdkit python3-peptidebuilder python3-numpy)

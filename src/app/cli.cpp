@@ -24,6 +24,7 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   commands.push_back(make_prepare_command());
   commands.push_back(make_train_command());
   commands.push_back(make_sample_command());
+  commands.push_back(make_evaluate_command());
   return commands;
 }
 

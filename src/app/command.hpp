@@ -54,5 +54,6 @@ std::unique_ptr<Command> make_fragment_command();
 std::unique_ptr<Command> make_prepare_command();
 std::unique_ptr<Command> make_train_command();
 std::unique_ptr<Command> make_sample_command();
+std::unique_ptr<Command> make_evaluate_command();
 
 }  // namespace hemeplm::app

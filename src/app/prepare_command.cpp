@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -31,6 +32,8 @@ struct PrepareSettings {
   std::vector<std::string> ligands;
   std::vector<std::string> trajectories;
   int stride = 1;
+  std::int64_t first_frame = 0;                                        // of each trajectory, 0-based
+  std::int64_t last_frame = std::numeric_limits<std::int64_t>::max();  // exclusive
   bool heavy_only = false;
   int chunk_frames = 32;
   std::string out;
@@ -46,6 +49,13 @@ PrepareSettings read_settings(const po::variables_map& o) {
   s.out = o["out"].as<std::string>();
   s.stride = o["stride"].as<int>();
   require_range("stride", s.stride, 1, 1000000);
+  s.first_frame = o["first-frame"].as<std::int64_t>();
+  if (s.first_frame < 0) throw UsageError("--first-frame must be >= 0");
+  if (o.count("last-frame")) {
+    s.last_frame = o["last-frame"].as<std::int64_t>();
+    if (s.last_frame <= s.first_frame)
+      throw UsageError("--last-frame must be larger than --first-frame (frames [first, last) are kept)");
+  }
   s.chunk_frames = o["chunk-frames"].as<int>();
   require_range("chunk-frames", s.chunk_frames, 1, 4096);
   const std::string atoms = o["atoms"].as<std::string>();
@@ -150,6 +160,11 @@ class PrepareCommand final : public Command {
         "conformer set (records of one molecule, same atoms in the same order; each record a frame, no time "
         "axis); repeatable: trajectories of one system are appended, each indexed")(
         "stride", po::value<int>()->default_value(1)->value_name("K"), "keep every K-th frame")(
+        "first-frame", po::value<std::int64_t>()->default_value(0)->value_name("F"),
+        "first frame of each trajectory to keep (0-based)")(
+        "last-frame", po::value<std::int64_t>()->value_name("L"),
+        "keep frames before L only (exclusive, 0-based; default: to the end), e.g. --first-frame 0 "
+        "--last-frame 400 for a training split and --first-frame 400 for its test split")(
         "atoms", po::value<std::string>()->default_value("all")->value_name("all|heavy"),
         "keep all atoms, or heavy atoms only")(
         "chunk-frames", po::value<int>()->default_value(32)->value_name("C"),
@@ -204,6 +219,9 @@ class PrepareCommand final : public Command {
       provenance["trajectories"].push_back({{"path", s->path()}, {"format", s->description()}});
     ordered_json config;
     config["stride"] = settings.stride;
+    config["first_frame"] = settings.first_frame;
+    if (settings.last_frame != std::numeric_limits<std::int64_t>::max())
+      config["last_frame"] = settings.last_frame;
     config["atoms"] = settings.heavy_only ? "heavy" : "all";
     config["chunk_frames"] = settings.chunk_frames;
     writer_options.provenance_json = provenance.dump();
@@ -237,8 +255,9 @@ class PrepareCommand final : public Command {
           throw InputError(
               source.path(), "frame " + std::to_string(read + 1),
               "holds different data (forces, velocities, energy) than the first trajectory's frames");
-        if (read % settings.stride == 0) {
-          if (kept == 0) writer.begin_trajectory(source.path(), 0.0);
+        if (read >= settings.last_frame) break;
+        if (read >= settings.first_frame && (read - settings.first_frame) % settings.stride == 0) {
+          if (kept == 0) writer.begin_trajectory(source.path(), 0.0), first_time = frame.time_ps;
           if (kept == 1) second_time = frame.time_ps, dt_known = true;
           select(frame.positions, positions);
           pio::FrameView view;
@@ -259,6 +278,10 @@ class PrepareCommand final : public Command {
         }
         ++read;
       } while (source.next(frame));
+      if (kept == 0)
+        throw InputError(source.path(), "no frame in the range of --first-frame " +
+                                            std::to_string(settings.first_frame) + " (it holds " +
+                                            std::to_string(read) + " frames)");
       total += kept;
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (context.is_root()) {

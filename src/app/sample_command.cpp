@@ -35,7 +35,12 @@ class SampleCommand final : public Command {
     input.add_options()("checkpoint", po::value<std::string>()->value_name("FILE"),
                         "checkpoint written by hemeplm train (stage 2); its EMA weights are used")(
         "end", po::value<std::string>()->value_name("FILE"),
-        "tps: the end structure (same topology as --structure; read with the same --ligand files)")(
+        "tps: the end structure (same topology as --structure; read with the same --ligand files), or an "
+        "H5MD file (see --end-frame)")(
+        "structure-frame", po::value<std::int64_t>()->default_value(0)->value_name("K"),
+        "when --structure is a hemeplm H5MD file (dataset or trajectory): start from its frame K (negative: "
+        "from the end)")("end-frame", po::value<std::int64_t>()->default_value(0)->value_name("K"),
+                         "when --end is an H5MD file: end at its frame K (negative: from the end)")(
         "ranks-plan", po::value<std::string>()->value_name("plan.json"),
         "fragments and their ranks from 'hemeplm fragment --scheme denoise --out plan.json' (another rank "
         "count is reassigned); default: made here");
@@ -142,10 +147,9 @@ class SampleCommand final : public Command {
     const System system = load_validated_system(o);
     std::optional<System> end;
     if (o.count("end")) {
-      SystemSources sources;
-      sources.structure = o["end"].as<std::string>();
-      if (o.count("ligand")) sources.ligands = o["ligand"].as<std::vector<std::string>>();
-      end = load_system(sources);
+      std::vector<std::string> ligands;
+      if (o.count("ligand")) ligands = o["ligand"].as<std::vector<std::string>>();
+      end = load_system_frame(o["end"].as<std::string>(), ligands, o["end-frame"].as<std::int64_t>());
     }
     const auto r =
         sample::run_sampling(context.comm, system, end, s, context.is_root() ? context.out : nullptr);
