@@ -63,6 +63,9 @@ class SampleCommand final : public Command {
         "sampler", po::value<std::string>()->default_value(d.sampler)->value_name("ddpm|ddim"),
         "ancestral DDPM or DDIM")("eta", po::value<double>()->default_value(d.eta)->value_name("X"),
                                   "DDIM stochasticity in [0, 1] (0 = deterministic)")(
+        "clip-x0", po::value<double>()->default_value(d.clip_x0)->value_name("A"),
+        "clip every atom's predicted clean position to within A Å of its conditioning position at each "
+        "denoising step (0 = off); keeps an undertrained model's rollout from running away")(
         "seed", po::value<std::uint64_t>()->default_value(d.seed)->value_name("X"),
         "noise is keyed by (seed, block, step, frame, atom): any rank count gives the same frames")(
         "no-ema", po::bool_switch(), "use the raw parameters instead of their EMA")(
@@ -124,6 +127,8 @@ class SampleCommand final : public Command {
     s.steps = o["steps"].as<std::int64_t>();
     s.sampler = o["sampler"].as<std::string>();
     s.eta = o["eta"].as<double>();
+    s.clip_x0 = o["clip-x0"].as<double>();
+    require_range("clip-x0", s.clip_x0, 0.0, 1000.0);
     s.seed = o["seed"].as<std::uint64_t>();
     s.use_ema = !o["no-ema"].as<bool>();
     const auto dtype = o["dtype"].as<std::string>();

@@ -84,6 +84,21 @@ double peak_rss_gb() {
   return 0;
 }
 
+// x0 clipping for coordinates: x0_hat = (x_t - sqrt(1 - abar) eps) / sqrt(abar) is pulled back to within
+// `radius` of the conditioning positions `anchor`, and eps is re-derived from the clipped x0_hat so the
+// sampler's update stays the plain DDPM/DDIM one. Given entries have x_t == anchor and are unaffected
+// (their eps is zero and their x0_hat is the anchor). Per atom and frame, so ranks agree on every row.
+void clip_predicted_positions(const torch::Tensor& x_t, const torch::Tensor& anchor, double alpha_bar,
+                              double radius, torch::Tensor& eps) {
+  const double a = std::sqrt(alpha_bar), s = std::sqrt(1.0 - alpha_bar);
+  const auto x0 = (x_t - s * eps) / a;
+  const auto offset = x0 - anchor;
+  const auto length = offset.norm(2, {-1}, /*keepdim=*/true);
+  const auto scale = torch::clamp_max(radius / length.clamp_min(1e-12), 1.0);
+  const auto clipped = anchor + offset * scale;
+  eps = (x_t - a * clipped) / s;
+}
+
 }  // namespace
 
 SampleReport run_sampling(MPI_Comm comm, const System& system, const std::optional<System>& end,
@@ -222,6 +237,10 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
         noise = keyed_noise(options.seed, block, static_cast<std::uint64_t>(k), local, T);
       if (!project(eps, noise))
         throw_non_finite(comm, system, eps, owned_rows, owned_atoms, block, k, schedule.model_step(k));
+      if (options.clip_x0 > 0) {
+        clip_predicted_positions(x, x_given, schedule.alpha_bar(k), options.clip_x0, eps);
+        project(eps, none);  // clipping moved the free entries' centroid of eps_hat a little
+      }
       auto stepped = torch::empty_like(x);
       const auto count = static_cast<std::size_t>(x.numel());
       schedule.step(

@@ -231,6 +231,7 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   record["steps"] = s.sampling->size();
   record["sampler"] = o.sampler;
   record["eta"] = o.eta;
+  record["clip_x0"] = o.clip_x0;
   record["seed"] = o.seed;
   record["ema"] = o.use_ema;
   record["float64"] = o.float64;

@@ -210,5 +210,35 @@ TEST_F(SamplerTest, BadInputsAreOneLineUsageErrors) {
   }
 }
 
+// x0 clipping: the random full-scale denoiser (chaotic, it overflows after a few blocks) rolls out
+// many blocks with --clip-x0 and every frame stays within the radius of the forecast's start (the
+// final DDPM step returns the clipped x0_hat; the CoM projection after clipping moves it by far less
+// than an Å here). The ranks still agree, since clipping is per atom and frame.
+TEST_F(SamplerTest, ClippedRolloutOfAChaoticModelStaysNearItsStart) {
+  const System system = test::example_complex();
+  auto o = options("forecast", dir_ + "/clipped.h5md");
+  o.frames = 8;  // four blocks of 2 new frames
+  o.steps = 10;
+  o.clip_x0 = 1.5;
+  run_sampling(MPI_COMM_WORLD, system, std::nullopt, o, nullptr);
+  if (rank_ != 0) return;
+  const int n = system.atom_count();
+  const auto t = read_all(dir_ + "/clipped.h5md", n);
+  ASSERT_EQ(t.frames, 9);
+  double previous_block_end_distance = 0;
+  for (std::int64_t f = 1; f < t.frames; ++f) {
+    const std::int64_t anchor_frame = 2 * ((f - 1) / 2);  // each block starts from the last frame before it
+    double worst = 0;
+    for (int a = 0; a < n; ++a) {
+      const Vec3 p = t.positions[static_cast<std::size_t>(f * n + a)];
+      ASSERT_TRUE(std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) << "frame " << f;
+      worst = std::max(worst, norm(p - t.positions[static_cast<std::size_t>(anchor_frame * n + a)]));
+    }
+    EXPECT_LT(worst, 1.5 + 0.5) << "frame " << f;
+    previous_block_end_distance = worst;
+  }
+  EXPECT_GT(previous_block_end_distance, 0.05);  // it did move
+}
+
 }  // namespace
 }  // namespace hemeplm::sample

@@ -32,6 +32,11 @@ struct SampleOptions {
   std::int64_t steps = 0;         ///< denoising steps; 0 = the checkpoint's diffusion steps
   std::string sampler = "ddpm";   ///< ddpm | ddim
   double eta = 0.0;               ///< DDIM stochasticity
+  /// Clips each atom's predicted clean position x0_hat to at most this distance (Å) from its conditioning
+  /// position (forecast: the block's start frame; tps: the start-end interpolation) at every denoising
+  /// step, then re-derives eps_hat from it: the coordinate analogue of DDPM's x0 clipping, which keeps an
+  /// imperfect model's chain from running away. 0 = off (the plain sampler).
+  double clip_x0 = 0.0;
   std::uint64_t seed = 0;
   std::string ranks_plan;  ///< plan file; empty = make one for this run's ranks
   int core_residues = 32;  ///< plan made here: residues per fragment core (larger: less overlap)
