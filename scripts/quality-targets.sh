@@ -7,17 +7,16 @@
 #      the trivial baseline (target: below it) and the MD oracle.
 # Usage: scripts/quality-targets.sh [output folder, default out/quality]
 #   HEMEPLM (binary, default build/release/bin/hemeplm), HEMEPLM_SHARED_DATA (default ../shared/data),
-#   ALA2_MODEL_ARGS (model options for ala2, default below), QUALITY_THREADS (torch threads, default 1).
-# Takes about 45 minutes on 2 cores; prints the numbers and writes OUT/quality.json.
+#   ALA2_MODEL_ARGS (model options for ala2, default --model tiny), QUALITY_THREADS (torch threads, default 1).
+# Takes about 30 minutes on one core; prints the numbers and writes OUT/quality.json.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:-out/quality}
 hemeplm=${HEMEPLM:-build/release/bin/hemeplm}
 data=${HEMEPLM_SHARED_DATA:-../shared/data}
 threads=${QUALITY_THREADS:-1}
-# ala2 needs more capacity than tiny's 32-wide denoiser: tiny with a 64-wide ViSNet and a 4-layer,
-# 128-wide denoiser (2.5 M parameters).
-read -r -a ala2_model <<<"${ALA2_MODEL_ARGS:---model tiny --model.visnet.hidden 64 --model.denoiser.hidden 128 --model.denoiser.layers 4}"
+# e.g. ALA2_MODEL_ARGS="--model tiny --model.visnet.hidden 64 --model.denoiser.hidden 128 --model.denoiser.layers 4"
+read -r -a ala2_model <<<"${ALA2_MODEL_ARGS:---model tiny}"
 export OMP_NUM_THREADS=1
 mkdir -p "$out"
 for f in rmd17_ethanol_1000_train.xyz ala2_traj_top_mdtraj.pdb ala2_traj_501frames.xtc; do
@@ -41,12 +40,12 @@ say "alanine dipeptide: prepare (train 0-399, reference 400-500)"
   --last-frame 400 --out "$out/ala2-train.h5md"
 "$hemeplm" prepare --topology "$data/ala2_traj_top_mdtraj.pdb" --trajectory "$data/ala2_traj_501frames.xtc" \
   --first-frame 400 --out "$out/ala2-reference.h5md"
-say "alanine dipeptide: stage 1 (2000 steps of 16) and stage 2 (3000 steps of 8 windows of 8 frames)"
-"$hemeplm" train --data "$out/ala2-train.h5md" "${ala2_model[@]}" --stage 1 --steps 2000 --batch 16 --lr 5e-4 \
+say "alanine dipeptide: stage 1 (3000 steps of 16) and stage 2 (3000 steps of 8 windows of 8 frames)"
+"$hemeplm" train --data "$out/ala2-train.h5md" "${ala2_model[@]}" --stage 1 --steps 3000 --batch 16 --lr 5e-4 \
   --warmup-steps 50 --threads "$threads" --checkpoint-dir "$out/ala2-stage1" --checkpoint-every 1000 \
   --validate-every 500
 "$hemeplm" train --data "$out/ala2-train.h5md" "${ala2_model[@]}" --stage 2 \
-  --init "$out/ala2-stage1/checkpoint-000002000.h5" --frames 8 --steps 3000 --batch 8 --lr 5e-4 \
+  --init "$out/ala2-stage1/checkpoint-000003000.h5" --frames 8 --steps 3000 --batch 8 --lr 5e-4 \
   --warmup-steps 50 --threads "$threads" --checkpoint-dir "$out/ala2-stage2" --checkpoint-every 1000 \
   --validate-every 500
 say "alanine dipeptide: forecast 100 frames from frame 400"
