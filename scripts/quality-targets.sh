@@ -8,7 +8,7 @@
 # Usage: scripts/quality-targets.sh [output folder, default out/quality]
 #   HEMEPLM (binary, default build/release/bin/hemeplm), HEMEPLM_SHARED_DATA (default ../shared/data),
 #   ALA2_MODEL_ARGS (model options for ala2, default --model tiny), QUALITY_THREADS (torch threads, default 1).
-# Takes about 30 minutes on one core; prints the numbers and writes OUT/quality.json.
+# Takes about 17 minutes on one core; prints the numbers and writes OUT/quality.json.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:-out/quality}
