@@ -365,11 +365,10 @@ std::string evaluate_structure(const StructureEvaluationOptions& options, const 
   }
   {
     std::ostringstream csv;
-    std::vector<const MeasuredSet*> rmsf_columns = rows;
-    csv << header("residue_index,residue", rmsf_columns);
+    csv << header("residue_index,residue", rows);
     for (std::size_t k = 0; k < frame.rmsf_residues.size(); ++k) {
       csv << frame.rmsf_residues[k] << ',' << residue_label(system, frame.rmsf_residues[k]);
-      for (const MeasuredSet* s : rmsf_columns) csv << ',' << csv_number(s->analysis.rmsf_residue[k]);
+      for (const MeasuredSet* s : rows) csv << ',' << csv_number(s->analysis.rmsf_residue[k]);
       csv << '\n';
     }
     write_csv(out_dir, "rmsf.csv", csv.str());

@@ -15,8 +15,8 @@
 #include "hemeplm/core/error.hpp"
 #include "hemeplm/dist/device.hpp"
 #include "hemeplm/parallel_io/checkpoint.hpp"
+#include "hemeplm/train/checkpoint_model.hpp"
 #include "hemeplm/train/model_input.hpp"
-#include "hemeplm/train/model_state.hpp"
 #include "hemeplm/train/training_checkpoint.hpp"
 #include "tensor_all_reduce.hpp"
 
@@ -32,23 +32,6 @@ Mode parse_mode(const std::string& name) {
   if (name == "inpaint") return Mode::kInpaint;
   if (name == "unconditional") return Mode::kUnconditional;
   throw UsageError("--mode '" + name + "': expected forecast, tps, inpaint or unconditional");
-}
-
-/// The checkpoint's EMA shadows (what validation used) over its parameters, where present.
-void apply_ema(model::HemePLM& model, const parallel_io::Checkpoint& checkpoint, const std::string& path) {
-  auto named = model->named_parameters(true);
-  for (const auto& record : checkpoint.ema) {
-    auto* param = named.find(record.name);
-    if (!param) continue;  // "updates" and the like
-    const bool f64 = record.dtype == parallel_io::DType::kFloat64;
-    if (!f64 && record.dtype != parallel_io::DType::kFloat32)
-      throw InputError(path, "/ema/" + record.name + " is not floating point");
-    auto source = torch::from_blob(const_cast<unsigned char*>(record.data.data()),
-                                   torch::IntArrayRef(record.shape), f64 ? torch::kFloat64 : torch::kFloat32);
-    if (source.sizes() != param->sizes())
-      throw InputError(path, "/ema/" + record.name + " has another shape than the parameter");
-    param->copy_(source);
-  }
 }
 
 void check_same_topology(const System& start, const System& end, const std::string& what) {
@@ -199,10 +182,8 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   s.sampling = std::make_unique<diffusion::SamplingSchedule>(
       *s.noise, diffusion::parse_sampler_kind(o.sampler), o.steps > 0 ? o.steps : trained_steps, o.eta);
 
-  s.model = model::HemePLM(model_config);
-  train::load_module_state(*s.model, checkpoint.parameters, o.checkpoint);
-  if (o.use_ema) apply_ema(s.model, checkpoint, o.checkpoint);
-  if (o.float64) s.model->to(torch::kFloat64);
+  s.model = train::load_checkpoint_model(checkpoint, o.checkpoint, o.use_ema);
+  s.model->to(o.float64 ? torch::kFloat64 : torch::kFloat32);  // the input tensors' dtype
   s.model->eval();
   const auto placement = dist::node_placement(comm);
   model::set_torch_threads(o.threads, placement.local_size);

@@ -1,7 +1,6 @@
 // Loading a training checkpoint's energy head and evaluating it frame by frame, through the model and
-// training layers' own APIs (checkpoint_model_config, load_module_state, WeightEma, make_model_input,
-// set_context, energy_and_forces): the same model, weights and graph construction as training and
-// sampling.
+// training layers' own APIs (load_checkpoint_model, make_model_input, set_context, energy_and_forces): the
+// same model, weights and graph construction as training and sampling.
 #include "energy_head.hpp"
 
 #include <torch/torch.h>
@@ -17,10 +16,9 @@
 #include "hemeplm/model/hemeplm_model.hpp"
 #include "hemeplm/parallel_io/checkpoint.hpp"
 #include "hemeplm/parallel_io/h5md.hpp"
+#include "hemeplm/train/checkpoint_model.hpp"
 #include "hemeplm/train/model_input.hpp"
-#include "hemeplm/train/model_state.hpp"
 #include "hemeplm/train/training_checkpoint.hpp"
-#include "hemeplm/train/weight_ema.hpp"
 
 namespace hemeplm::evaluate {
 namespace {
@@ -31,30 +29,6 @@ std::string element_list(const std::set<int>& elements) {
   std::string list;
   for (const int z : elements) list += (list.empty() ? "" : ", ") + std::string(element_symbol(z));
   return list;
-}
-
-/// The checkpoint's floating dtype (the model must have it for load_module_state to accept the records).
-torch::ScalarType stored_dtype(const parallel_io::Checkpoint& checkpoint) {
-  for (const auto& record : checkpoint.parameters) {
-    if (record.dtype == parallel_io::DType::kFloat64) return torch::kFloat64;
-    if (record.dtype == parallel_io::DType::kFloat32) return torch::kFloat32;
-  }
-  return torch::kFloat32;
-}
-
-/// Replaces the parameters by the checkpoint's EMA shadows (what validation and sampling use), through
-/// WeightEma: it validates names, shapes and dtypes of /ema against the parameters it tracks.
-void load_ema_weights(model::HemePLM& model, const parallel_io::Checkpoint& checkpoint,
-                      const std::string& path) {
-  std::set<std::string> shadowed;
-  for (const auto& record : checkpoint.ema) shadowed.insert(record.name);
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (auto& item : model->named_parameters(true))
-    if (shadowed.count(item.key())) named.emplace_back(item.key(), item.value());
-  if (named.empty()) return;
-  train::WeightEma ema(named, 0.5);
-  ema.load_state_records(checkpoint.ema, path);
-  ema.swap();  // the parameters now hold the shadows; `ema` keeps the live values and goes away
 }
 
 }  // namespace
@@ -92,10 +66,7 @@ EnergyHead::EnergyHead(const std::string& checkpoint_path, bool use_ema, bool fl
     throw InputError(checkpoint_path, "not a checkpoint written by hemeplm train");
   s.model_config = train::checkpoint_model_config(checkpoint.config_json, checkpoint_path);
 
-  s.model = model::HemePLM(s.model_config);
-  s.model->to(stored_dtype(checkpoint));
-  train::load_module_state(*s.model, checkpoint.parameters, checkpoint_path);
-  if (use_ema) load_ema_weights(s.model, checkpoint, checkpoint_path);
+  s.model = train::load_checkpoint_model(checkpoint, checkpoint_path, use_ema);
 
   // Trained energy head: the trainer records whether its loss had energy terms; older checkpoints do
   // not, and then the standardisation buffers tell (set only from labelled data, else mean 0, std 1).
@@ -110,7 +81,7 @@ EnergyHead::EnergyHead(const std::string& checkpoint_path, bool use_ema, bool fl
     throw InputError(checkpoint_path,
                      "has no trained energy head: it was trained on data without energies and forces");
 
-  s.dtype = float64 ? torch::kFloat64 : stored_dtype(checkpoint);
+  s.dtype = float64 ? torch::kFloat64 : s.model->parameters().front().scalar_type();
   s.model->to(s.dtype);
   s.model->eval();
 }

@@ -4,12 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string_view>
 
+#include "hemeplm/core/atomic_file.hpp"
 #include "hemeplm/core/error.hpp"
 #include "hemeplm/evaluate/report.hpp"
 
@@ -375,23 +375,8 @@ void write_report_html(const std::string& out_dir, const std::string& metrics_js
   }
   html << "</body>\n</html>\n";
 
-  // Written beside the target and renamed, so a reader never sees half a report.
-  const fs::path target = fs::path(out_dir) / "report.html";
-  const fs::path partial = fs::path(out_dir) / "report.html.partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(partial.string(), "cannot be written");
-    out << html.str();
-    out.close();
-    if (!out) throw InputError(partial.string(), "write failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(partial, target, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    fs::remove(partial, ec);
-    throw InputError(target.string(), "cannot be written: " + why);
-  }
+  // A reader never sees half a report, and a failed write leaves the previous one.
+  write_file_atomically((fs::path(out_dir) / "report.html").string(), html.str());
 }
 
 }  // namespace hemeplm::evaluate
