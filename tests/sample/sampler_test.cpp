@@ -210,6 +210,21 @@ TEST_F(SamplerTest, BadInputsAreOneLineUsageErrors) {
   }
 }
 
+// A checkpoint trained with --dtype float64 stores float64 parameters; sampling in float32 (the default)
+// loads it into a model of the stored dtype first, then converts (it used to refuse it).
+TEST_F(SamplerTest, Float64CheckpointSamplesInFloat32) {
+  const System system = test::example_complex();
+  const std::string checkpoint = dir_ + "/smooth64.h5";
+  if (rank_ == 0)
+    test::save_sampling_checkpoint(
+        checkpoint, test::smooth_model(test::short_range_config(), torch::kFloat64, 5), 3, 50, 10.0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto o = options("forecast", dir_ + "/from64.h5md");
+  o.checkpoint = checkpoint;
+  const auto report = run_sampling(MPI_COMM_WORLD, system, std::nullopt, o, nullptr);
+  EXPECT_EQ(report.frames_written, 3);
+}
+
 // x0 clipping: the random full-scale denoiser (chaotic, it overflows after a few blocks) rolls out
 // many blocks with --clip-x0 and every frame stays within the radius of the forecast's start (the
 // final DDPM step returns the clipped x0_hat; the CoM projection after clipping moves it by far less
