@@ -248,7 +248,9 @@ TEST(Interpolator, StageOnePathIsTheConformerModel) {
   for (const auto& p : model->named_parameters()) {
     const bool stage_one = !p.value().requires_grad();
     const bool has_grad = p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0;
-    if (!stage_one) EXPECT_FALSE(has_grad) << p.key() << " is not in the conformer path";
+    if (!stage_one) {
+      EXPECT_FALSE(has_grad) << p.key() << " is not in the conformer path";
+    }
   }
 }
 
