@@ -80,6 +80,7 @@ show_diagnostics() {
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
+  kill "$watchdog" 2>/dev/null
   [ -n "$failed" ] || [ "$code" != 0 ] && show_diagnostics
   "${cluster[@]}" stop
   mkdir -p "$work/slurm-logs" && cp "$SLURM_ROOT"/log/* "$work/slurm-logs/" 2>/dev/null
@@ -97,6 +98,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'fail "interrupted"' INT TERM
+# A deadline for the whole test, below ctest's TIMEOUT: a hang then ends in diagnostics and a stopped
+# cluster instead of a silent kill. The watchdog ends this script's current command (bash runs the trap
+# only after it) and then the script. Its sleeps hold no pipe, so nothing waits for them after it ends.
+deadline=${HEMEPLM_SLURM_TEST_DEADLINE:-540}
+(
+  while ((SECONDS < deadline)); do sleep 1 </dev/null >/dev/null 2>&1; done
+  echo "FAIL: the test ran past its deadline of $deadline s (HEMEPLM_SLURM_TEST_DEADLINE)" >&2
+  kill -TERM $$
+  pkill -TERM -P $$
+) &
+watchdog=$!
 
 job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
@@ -121,6 +133,7 @@ expect_completed() {
 
 # ---- the cluster ---------------------------------------------------------------------------------------
 "${cluster[@]}" start || fail "the test cluster did not start"
+node=$("${cluster[@]}" node)
 srun --mpi=list 2>&1 | grep -q pmix || fail "Slurm has no pmix plugin (srun --mpi=list): install libpmix2/slurm-wlm"
 echo "cluster up in $(($(date +%s) - started)) s: $(sinfo -h -o '%P %T %C' | head -n 1)"
 cd "$work" || fail "cannot enter $work"
@@ -193,8 +206,8 @@ echo "train: USR1 -> checkpoint at step $stop_step, job requeued (Restarts=1)"
 # until the first run is cleaned up (node idle) and 2 s more: slurmd refuses a job credential from the
 # same second as the revocation that ended the first run ("Job credential revoked").
 t0=$SECONDS
-until [ "$(sinfo -h -n localhost -o %T)" = idle ]; do
-  ((SECONDS - t0 > 30)) && fail "node not idle 30 s after job $jid was requeued: $(sinfo -h -n localhost -o %T)"
+until [ "$(sinfo -h -n "$node" -o %T)" = idle ]; do
+  ((SECONDS - t0 > 30)) && fail "node not idle 30 s after job $jid was requeued: $(sinfo -h -n "$node" -o %T)"
   sleep 0.2
 done
 sleep 2

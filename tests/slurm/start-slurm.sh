@@ -7,6 +7,7 @@
 #   stop    cancel the cluster's jobs, stop the daemons and end every process left by its jobs
 #   status  which daemons run, and sinfo
 #   env     the line that points the Slurm clients at this cluster:  eval "$(start-slurm.sh env)"
+#   node    the name of the cluster's one node
 # Run as root (slurmd starts job steps as the submitting user). SLURM_ROOT defaults to
 # /tmp/hemeplm-slurm; keep it short: the munge socket path must stay under 108 characters.
 set -u
@@ -22,6 +23,28 @@ export SLURM_CONF=$conf
 # Every daemon is started with this in its environment, so that `stop` can find what they (and the job
 # steps they fork) leave behind without touching anyone else's processes.
 marker="HEMEPLM_TEST_SLURM_ROOT=$SLURM_ROOT"
+# The node's name in Slurm; every address in slurm.conf is 127.0.0.1.
+node=hemeplmnode
+# Listening on loopback only (NoInAddrAny) makes slurmctld and slurmd bind to the address of the machine's
+# host name, which on a CI machine may not resolve (the daemons then die at start) or may not be loopback.
+# So the daemons run, where root may, in their own UTS namespace whose host name is "localhost". Where it
+# may not, they keep the machine's host name, and listen on every address unless it resolves to loopback.
+# The choice is made once, with the configuration, and kept in $run/daemon-host.
+run_daemon() {
+  if [ "$(cat "$run/daemon-host")" = localhost ]; then
+    unshare --uts sh -c 'hostname localhost && exec "$@"' sh env "$marker" "$@"
+  else
+    env "$marker" "$@"
+  fi
+}
+
+pick_daemon_host() {
+  if unshare --uts sh -c 'hostname localhost' 2>/dev/null; then
+    echo localhost
+  else
+    hostname -s 2>/dev/null || hostname
+  fi
+}
 
 die() {
   echo "start-slurm.sh: $*" >&2
@@ -54,7 +77,17 @@ write_conf() {
   chmod 400 "$run/munge.key"
   [ -s "$conf" ] && return 0  # keep the ports of a cluster that may still be running
 
-  local cpus mem_mb real_mem port
+  local cpus mem_mb real_mem port host listen="CommunicationParameters=NoCtldInAddrAny,NoInAddrAny"
+  # slurmctld runs only where SlurmctldHost names the host it runs on; the address in parentheses keeps
+  # the clients from resolving that name.
+  host=$(pick_daemon_host)
+  [ -n "$host" ] || die "this machine has no host name (hostname printed nothing)"
+  echo "$host" >"$run/daemon-host"
+  if [ "$host" != localhost ] && ! getent ahostsv4 "$host" | awk '{print $1}' | grep -q '^127\.'; then
+    listen="# CommunicationParameters: none, see start-slurm.sh"
+    echo "start-slurm.sh: host name $host does not resolve to loopback and unshare --uts is not permitted:" \
+      "the test cluster listens on every address" >&2
+  fi
   cpus=$(nproc)
   [ "$cpus" -lt 2 ] && cpus=2  # the tests run 2-task jobs; config_overrides lets the node claim 2
   mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
@@ -63,14 +96,14 @@ write_conf() {
   cat >"$conf" <<EOF
 # Written by tests/slurm/start-slurm.sh: one node, loopback only, state under $SLURM_ROOT.
 ClusterName=hemeplmtest
-SlurmctldHost=localhost
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket=$munge_socket
 CredType=cred/munge
 # Both are needed: NoInAddrAny alone leaves slurmctld listening on 0.0.0.0.
-CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
+$listen
 MailProg=/bin/true
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
@@ -102,12 +135,12 @@ MinJobAge=3600
 KillWait=10
 SlurmdParameters=config_overrides
 FirstJobId=$((1000 + RANDOM % 9000))
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$real_mem State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+NodeName=$node NodeHostname=$node NodeAddr=127.0.0.1 CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$real_mem State=UNKNOWN
+PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
 }
 
-node_state() { sinfo -h -n localhost -o %T 2>/dev/null; }
+node_state() { sinfo -h -n "$node" -o %T 2>/dev/null; }
 
 start() {
   [ "$(id -u)" = 0 ] || die "run as root"
@@ -118,27 +151,32 @@ start() {
   write_conf
   if ! pid_alive "$run/munged.pid"; then
     rm -f "$munge_socket" "$munge_socket.lock"
-    env "$marker" munged --force --socket="$munge_socket" --key-file="$run/munge.key" \
+    run_daemon munged --force --socket="$munge_socket" --key-file="$run/munge.key" \
       --pid-file="$run/munged.pid" --log-file="$log/munged.log" --seed-file="$run/munged.seed" ||
       die "munged did not start; see $log/munged.log"
   fi
   if ! pid_alive "$run/slurmctld.pid"; then
-    env "$marker" slurmctld -f "$conf" || die "slurmctld did not start; see $log/slurmctld.log"
+    run_daemon slurmctld -f "$conf" || die "slurmctld did not start; see $log/slurmctld.log"
   fi
   if ! pid_alive "$run/slurmd.pid"; then
-    env "$marker" slurmd -f "$conf" -N localhost || die "slurmd did not start; see $log/slurmd.log"
+    run_daemon slurmd -f "$conf" -N "$node" || die "slurmd did not start; see $log/slurmd.log"
   fi
-  for _ in $(seq 1 100); do
-    case "$(node_state)" in idle | mixed | allocated) break ;; esac
+  # Bounded by time, not by tries: with slurmctld down each sinfo waits out its message timeout.
+  local t0=$SECONDS d state=""
+  while ((SECONDS - t0 < 30)); do
+    for d in munged slurmctld slurmd; do
+      # A daemon writes its pid file a moment after the command that started it returns.
+      pid_alive "$run/$d.pid" || { [ ! -e "$run/$d.pid" ] && ((SECONDS - t0 < 5)); } || {
+        tail -n 8 "$log/$d.log" >&2
+        die "$d exited during start-up; see $log/$d.log (last lines above)"
+      }
+    done
+    state=$(node_state)
+    case "$state" in idle | mixed | allocated) return 0 ;; esac
     sleep 0.2
   done
-  case "$(node_state)" in
-    idle | mixed | allocated) ;;
-    *)
-      tail -n 5 "$log"/*.log >&2
-      die "node localhost is '$(node_state)', not idle, after 20 s"
-      ;;
-  esac
+  tail -n 5 "$log"/*.log >&2
+  die "node $node is '$state', not idle, after 30 s"
 }
 
 # Processes started by this cluster: the daemons and slurmstepd (they carry the marker) and the jobs'
@@ -224,9 +262,10 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   env) echo "export SLURM_CONF=$conf" ;;
+  node) echo "$node" ;;
   pids) cluster_pids ;;
   *)
-    echo "usage: SLURM_ROOT=DIR $0 start|stop|status|env|pids" >&2
+    echo "usage: SLURM_ROOT=DIR $0 start|stop|status|env|node|pids" >&2
     exit 2
     ;;
 esac
