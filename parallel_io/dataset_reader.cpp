@@ -7,9 +7,35 @@
 namespace hemeplm::parallel_io {
 
 DatasetReader::DatasetReader(const std::string& path, int window_frames, MPI_Comm comm)
-    : reader_(path, comm), window_frames_(window_frames) {
+    : reader_(path, comm), properties_(reader_.read_properties()), window_frames_(window_frames) {
   if (window_frames_ < 1)
     throw UsageError("window frames must be at least 1, got " + std::to_string(window_frames_));
+}
+
+std::size_t DatasetReader::property_index(const std::string& name) const {
+  const auto& names = properties_.names;
+  const auto it = std::lower_bound(names.begin(), names.end(), name);
+  if (it == names.end() || *it != name)
+    throw InputError(reader_.path(), std::string(kPropertiesGroup) + "/" + name,
+                     names.empty() ? "the dataset holds no properties (prepare --molecules stores them)"
+                                   : "no such property");
+  return static_cast<std::size_t>(it - names.begin());
+}
+
+std::string DatasetReader::property_unit(const std::string& name) const {
+  return properties_.units[property_index(name)];
+}
+
+double DatasetReader::property(const std::string& name, std::int64_t frame) const {
+  const std::vector<double>& values = properties_.values[property_index(name)];
+  if (frame < 0 || frame >= static_cast<std::int64_t>(values.size()))
+    throw UsageError(reader_.path() + ": property frame " + std::to_string(frame) + " is outside 0.." +
+                     std::to_string(static_cast<std::int64_t>(values.size()) - 1));
+  return values[static_cast<std::size_t>(frame)];
+}
+
+FrameProperties read_frame_properties(const std::string& h5md_path) {
+  return H5mdReader(h5md_path, MPI_COMM_SELF).read_properties();
 }
 
 void DatasetReader::read(const WindowSample& sample, AtomRange atoms, DatasetQuantity quantity,

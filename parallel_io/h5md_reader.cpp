@@ -380,6 +380,56 @@ std::vector<double> H5mdReader::read_observable(const std::string& name, std::in
   }
 }
 
+FrameProperties H5mdReader::read_properties() const {
+  const Impl& d = *impl_;
+  FrameProperties out;
+  const hid_t f = d.file_.get();
+  const std::string group_path = kPropertiesGroup;
+  try {
+    if (!h5::exists(f, group_path)) return out;
+    const h5::Group group(H5Gopen2(f, group_path.c_str(), H5P_DEFAULT));
+    H5G_info_t info{};
+    H5Gget_info(group.get(), &info);
+    for (hsize_t i = 0; i < info.nlinks; ++i) {  // names come in ascending (sorted) order
+      const ssize_t length =
+          H5Lget_name_by_idx(group.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+      std::string name(static_cast<std::size_t>(std::max<ssize_t>(length, 0)) + 1, '\0');
+      H5Lget_name_by_idx(group.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+                         H5P_DEFAULT);
+      name.resize(name.size() - 1);
+      const std::string value_path = group_path + "/" + name + "/value";
+      if (!h5::exists(f, value_path)) continue;
+      std::vector<hsize_t> dims;
+      std::vector<double> values = h5::read_all<double>(f, value_path, &dims);
+      // Frames past the last flush of a killed writer are not frames (as for positions).
+      if (dims.size() != 1 || static_cast<std::int64_t>(dims[0]) < d.frames_)
+        throw h5::Failure(value_path, "shape " + join_dims(dims) + " is not [" + std::to_string(d.frames_) +
+                                          "] like position/value");
+      values.resize(static_cast<std::size_t>(d.frames_));
+      bool found = false;
+      const h5::Dataset set = h5::open_dataset(f, value_path);
+      const std::string unit = h5::read_string_attribute(set.get(), value_path, "unit", &found);
+      out.names.push_back(name);
+      out.units.push_back(found ? unit : "");
+      out.values.push_back(std::move(values));
+    }
+  } catch (const h5::Failure& failure) {
+    d.fail(failure);
+  }
+  // HDF5 lists names in its own byte order; make "sorted" mean std::string's order regardless.
+  std::vector<std::size_t> order(out.names.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return out.names[a] < out.names[b]; });
+  FrameProperties sorted;
+  for (std::size_t i : order) {
+    sorted.names.push_back(std::move(out.names[i]));
+    sorted.units.push_back(std::move(out.units[i]));
+    sorted.values.push_back(std::move(out.values[i]));
+  }
+  return sorted;
+}
+
 System H5mdReader::read_system() const {
   const Impl& d = *impl_;
   System system;

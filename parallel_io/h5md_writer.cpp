@@ -141,8 +141,16 @@ void create_file(const std::string& path, const System& system, const H5mdWriter
                              "formal");
 
   h5::create_group(f, "observables");
-  for (const std::string& name : options.observables)
-    create_element(f, "/observables/" + name, {}, H5T_IEEE_F64LE, chunk, observable_unit(name));
+  for (std::size_t o = 0; o < options.observables.size(); ++o) {
+    const std::string& name = options.observables[o];
+    // Subgroups ("properties/gap") are created on first use.
+    for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1))
+      if (!h5::exists(f, "/observables/" + name.substr(0, slash)))
+        h5::create_group(f, "/observables/" + name.substr(0, slash));
+    const std::string unit =
+        o < options.observable_units.size() ? options.observable_units[o] : observable_unit(name);
+    create_element(f, "/observables/" + name, {}, H5T_IEEE_F64LE, chunk, unit);
+  }
 
   h5::create_group(f, "parameters");
   const h5::Group hemeplm = h5::create_group(f, "/parameters/hemeplm");

@@ -24,6 +24,8 @@ packages=(
   python3-simtk libopenmm-plugins openbabel python3-openbabel
   # 'hemeplm evaluate' plots (metrics and report.html are written without it)
   python3-matplotlib
+  # 'hemeplm annotate' ray-traced PNGs (pymol -cq; structure files and CSV are written without it)
+  pymol
   # the one-node loopback Slurm that runs jobscripts/ in the tests (ctest label "slurm")
   slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev
 )

@@ -25,6 +25,7 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   commands.push_back(make_train_command());
   commands.push_back(make_sample_command());
   commands.push_back(make_evaluate_command());
+  commands.push_back(make_annotate_command());
   return commands;
 }
 

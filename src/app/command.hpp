@@ -55,5 +55,6 @@ std::unique_ptr<Command> make_prepare_command();
 std::unique_ptr<Command> make_train_command();
 std::unique_ptr<Command> make_sample_command();
 std::unique_ptr<Command> make_evaluate_command();
+std::unique_ptr<Command> make_annotate_command();
 
 }  // namespace hemeplm::app

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,34 @@ void print_table(std::ostream& out, const ordered_json& metrics) {
   }
 }
 
+// One line per property head: MAE next to the training-mean baseline.
+void print_properties(std::ostream& out, const ordered_json& metrics) {
+  if (!metrics.contains("properties") || !metrics["properties"].contains("properties")) return;
+  for (const auto& [name, m] : metrics["properties"]["properties"].items()) {
+    if (!m.is_object()) {
+      out << "property " << name << ": no labels in the references\n";
+      continue;
+    }
+    const std::string unit = m.value("unit", std::string());
+    out << "property " << name << ": MAE " << cell(m["mae"]) << (unit.empty() ? "" : " " + unit) << ", RMSE "
+        << cell(m["rmse"]) << ", R² " << cell(m["r2"]) << ", Pearson " << cell(m["pearson"]) << " over "
+        << m["count"].get<long long>() << " molecules/frames (training-mean baseline MAE "
+        << cell(m["mean_baseline_mae"]) << ")\n";
+  }
+}
+
+/// True when every part describes the same atoms as the first (one system, several trajectory pieces).
+bool one_system(const std::vector<ev::Trajectory>& parts) {
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    try {
+      ev::require_same_atoms(parts.front(), parts[i]);
+    } catch (const InputError&) {
+      return false;
+    }
+  }
+  return true;
+}
+
 class EvaluateCommand final : public Command {
  public:
   const char* name() const override { return "evaluate"; }
@@ -129,8 +158,8 @@ class EvaluateCommand final : public Command {
         "generated trajectory (hemeplm sample) with the reference's atoms; repeatable: each file is one set "
         "labelled by its file name")(
         "checkpoint", po::value<std::string>()->value_name("FILE"),
-        "also evaluate this checkpoint's energy/force head against the reference's labels")(
-        "out", po::value<std::string>()->value_name("DIR"), "output folder (created)")(
+        "also evaluate this checkpoint's energy/force head and property heads (e.g. gap) against the "
+        "reference's labels")("out", po::value<std::string>()->value_name("DIR"), "output folder (created)")(
         "tica-lag", po::value<int>()->default_value(d.tica_lag)->value_name("N"), "TICA lag time in frames")(
         "oracle-fraction", po::value<double>()->default_value(d.oracle_fraction)->value_name("F"),
         "the reference's last fraction F of frames is the MD-oracle baseline, compared with the rest")(
@@ -145,9 +174,13 @@ class EvaluateCommand final : public Command {
   void add_positionals(po::positional_options_description&) const override {}
   const char* epilog() const override {
     return "Writes DIR/metrics.json, CSV tables, DIR/plots/*.png and DIR/report.html (docs/evaluation.md).\n"
-           "Example:\n"
+           "References of different systems (a molecule set from hemeplm prepare --molecules, one file per\n"
+           "molecule) or of single frames only have no structure metrics; with --checkpoint their property\n"
+           "heads are compared with the stored labels (DIR/properties.csv, metrics.json \"properties\").\n"
+           "Examples:\n"
            "  hemeplm evaluate --reference test.h5md --generated forecast.h5md --checkpoint c.h5 --out "
-           "eval\n";
+           "eval\n"
+           "  hemeplm evaluate --reference qm9/molecule_*.h5md --checkpoint c.h5 --out eval\n";
   }
 
   int run(const po::variables_map& options, const RunContext& context) const override {
@@ -169,15 +202,40 @@ class EvaluateCommand final : public Command {
 
     std::vector<ev::Trajectory> parts;
     for (const std::string& path : s.references) parts.push_back(ev::read_trajectory(path));
-    const ev::Trajectory reference = ev::concatenate(parts);
+    // Structure and dynamics metrics need one system with a trajectory; a molecule set (one file per
+    // molecule) or single frames have none, and are evaluated for their property labels only.
+    const bool same_system = one_system(parts);
+    std::int64_t reference_frames = 0;
+    for (const auto& part : parts) reference_frames += part.frame_count;
+    const bool trajectory = same_system && reference_frames >= 2;
+    if (!same_system && !s.generated.empty()) ev::concatenate(parts);  // InputError naming the two files
+    if (!trajectory && !s.generated.empty())
+      throw UsageError(
+          std::string("hemeplm evaluate: --generated needs a reference trajectory of one system; ") +
+          (same_system ? "the references hold a single frame"
+                       : "the references are " + std::to_string(parts.size()) +
+                             " different systems (a molecule set)"));
+    const ev::CheckpointHeads heads =
+        s.checkpoint.empty() ? ev::CheckpointHeads{} : ev::checkpoint_heads(s.checkpoint);
+    if (!trajectory && heads.properties.empty())
+      throw UsageError("hemeplm evaluate: the references are " +
+                       std::string(same_system ? "a single frame" : "different systems (a molecule set)") +
+                       ", which have no structure metrics; give --checkpoint with property heads to compare "
+                       "its predictions with their labels");
+    const ev::Trajectory reference = same_system ? ev::concatenate(parts) : parts.front();
     parts.clear();
     std::vector<ev::Trajectory> generated;
     for (const std::string& path : s.generated) {
       generated.push_back(ev::read_trajectory(path));
       ev::require_same_atoms(reference, generated.back());
     }
-    log << "evaluate: read " << reference.frame_count << " reference frames of " << reference.atom_count()
-        << " atoms and " << generated.size() << " generated trajectories (" << elapsed() << ")" << std::endl;
+    if (same_system)
+      log << "evaluate: read " << reference.frame_count << " reference frames of " << reference.atom_count()
+          << " atoms and " << generated.size() << " generated trajectories (" << elapsed() << ")"
+          << std::endl;
+    else
+      log << "evaluate: read " << s.references.size() << " reference files of different systems ("
+          << reference_frames << " frames in all; " << elapsed() << ")" << std::endl;
 
     std::error_code error;
     std::filesystem::create_directories(s.out, error);
@@ -187,8 +245,18 @@ class EvaluateCommand final : public Command {
     const std::vector<std::string> labels = ev::unique_labels(s.generated);
     std::vector<ev::LabelledTrajectory> sets;
     for (std::size_t g = 0; g < generated.size(); ++g) sets.push_back({labels[g], &generated[g]});
-    const ordered_json structure =
-        ordered_json::parse(ev::evaluate_structure(s.structure, reference, sets, s.out, log));
+    ordered_json structure;
+    if (trajectory) {
+      structure = ordered_json::parse(ev::evaluate_structure(s.structure, reference, sets, s.out, log));
+    } else {
+      structure["reference"]["metrics"] = nullptr;
+      structure["generated"] = ordered_json::array();
+      structure["baselines"] = ordered_json::object();
+      structure["tica"] = nullptr;
+      structure["notes"] = {std::string("no structure or dynamics metrics: the references are ") +
+                            (same_system ? "a single frame" : "single molecules of different systems") +
+                            ", not a trajectory"};
+    }
 
     ordered_json metrics;
     metrics["format"] = "hemeplm-evaluate";
@@ -196,13 +264,30 @@ class EvaluateCommand final : public Command {
     metrics["program"] = {
         {"name", "hemeplm evaluate"}, {"version", HEMEPLM_VERSION}, {"command_line", command_line()}};
     metrics["reference"] = {{"files", s.references},
-                            {"frames", reference.frame_count},
-                            {"atoms", reference.atom_count()},
+                            {"frames", reference_frames},
+                            {"atoms", same_system ? ordered_json(reference.atom_count()) : ordered_json()},
                             {"metrics", structure["reference"]["metrics"]}};
     metrics["generated"] = structure["generated"];
     metrics["baselines"] = structure["baselines"];
     metrics["tica"] = structure["tica"];
-    if (!s.checkpoint.empty()) {
+    std::vector<std::string> energy_notes;
+    // The energy head runs on one system; a checkpoint without a trained energy head but with property
+    // heads skips it (one with neither still gets EnergyHead's error).
+    const bool energy_part =
+        !s.checkpoint.empty() && same_system && (heads.energy || heads.properties.empty());
+    if (!s.checkpoint.empty() && !energy_part)
+      energy_notes.push_back(!heads.energy
+                                 ? "energy head not evaluated: the checkpoint has no trained energy head"
+                                 : "energy head not evaluated: the references are different systems");
+    if (!heads.properties.empty()) {
+      ev::PropertyEvaluationOptions property;
+      property.checkpoint = s.checkpoint;
+      property.threads = s.threads;
+      metrics["properties"] =
+          ordered_json::parse(ev::evaluate_property_heads(property, s.references, s.out, log));
+      log << "evaluate: property heads evaluated (" << elapsed() << ")" << std::endl;
+    }
+    if (energy_part) {
       ev::EnergyEvaluationOptions energy;
       energy.checkpoint = s.checkpoint;
       energy.threads = s.threads;
@@ -216,12 +301,26 @@ class EvaluateCommand final : public Command {
     metrics["notes"] = structure["notes"];
     if (metrics.contains("energy") && metrics["energy"].contains("notes"))
       for (const auto& note : metrics["energy"]["notes"]) metrics["notes"].push_back(note);
+    for (const auto& note : energy_notes) metrics["notes"].push_back(note);
+    if (metrics.contains("properties")) {
+      for (const auto& note : metrics["properties"]["notes"]) metrics["notes"].push_back(note);
+      // The report lists the notes; the property metrics appear there too.
+      std::ostringstream summary;
+      print_properties(summary, metrics);
+      std::string line;
+      std::istringstream lines(summary.str());
+      while (std::getline(lines, line)) metrics["notes"].push_back(line);
+    }
     const std::string metrics_path = (std::filesystem::path(s.out) / "metrics.json").string();
     write_file_atomically(metrics_path, metrics.dump(2) + "\n");
 
     ev::PlotResult plots;
     plots.missing = "--no-plots was given";
-    if (s.plots) {
+    if (s.plots && !trajectory) {
+      plots.missing = "no plots: the references are not a trajectory (property metrics only)";
+      metrics["plots"] = {{"written", ordered_json::array()}, {"missing", plots.missing}};
+      write_file_atomically(metrics_path, metrics.dump(2) + "\n");
+    } else if (s.plots) {
       plots = ev::run_plot_script(s.out, s.python, log);
       metrics["plots"] = {{"written", plots.written}, {"missing", plots.missing}};
       write_file_atomically(metrics_path, metrics.dump(2) + "\n");
@@ -231,7 +330,8 @@ class EvaluateCommand final : public Command {
     }
     ev::write_report_html(s.out, metrics.dump(), plots);
 
-    print_table(out, metrics);
+    if (trajectory) print_table(out, metrics);
+    print_properties(out, metrics);
     out << "report: " << (std::filesystem::path(s.out) / "report.html").string() << std::endl;
     return 0;
   }

@@ -1,6 +1,7 @@
 // hemeplm prepare: imports MD trajectories (XTC, TRR, DCD, multi-model PDB, extended XYZ, H5MD) of one
 // system, or an SDF/MOL2 conformer set of one molecule, into one H5MD dataset, written collectively by
-// every rank of the job.
+// every rank of the job; or (--molecules) a molecule set such as QM9 into one single-frame dataset per
+// molecule with its property labels, the molecules shared out over the ranks.
 #include <unistd.h>
 
 #include <cctype>
@@ -9,15 +10,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "command.hpp"
 #include "hemeplm/core/elements.hpp"
 #include "hemeplm/core/error.hpp"
+#include "hemeplm/core/extxyz.hpp"
+#include "hemeplm/core/molecular_properties.hpp"
 #include "hemeplm/core/structure_io.hpp"
 #include "hemeplm/core/system_subset.hpp"
 #include "hemeplm/parallel_io/h5md.hpp"
+#include "hemeplm/parallel_io/molecule_dataset.hpp"
 #include "hemeplm/parallel_io/trajectory_source.hpp"
 #include "options.hpp"
 
@@ -43,7 +48,8 @@ PrepareSettings read_settings(const po::variables_map& o) {
   PrepareSettings s;
   if (o.count("topology")) s.topology = o["topology"].as<std::string>();
   if (o.count("ligand")) s.ligands = o["ligand"].as<std::vector<std::string>>();
-  if (!o.count("trajectory")) throw UsageError("hemeplm prepare: at least one --trajectory FILE is required");
+  if (!o.count("trajectory"))
+    throw UsageError("hemeplm prepare: at least one --trajectory FILE (or --molecules FILE.xyz) is required");
   s.trajectories = o["trajectory"].as<std::vector<std::string>>();
   if (!o.count("out")) throw UsageError("hemeplm prepare: --out FILE.h5md is required");
   s.out = o["out"].as<std::string>();
@@ -65,6 +71,112 @@ PrepareSettings read_settings(const po::variables_map& o) {
   if (!s.ligands.empty() && s.topology.empty())
     throw UsageError("--ligand needs --topology (the receptor the ligands belong to)");
   return s;
+}
+
+struct MoleculeSettings {
+  std::string molecules;  // extended XYZ molecule set
+  std::string out_dir;
+  std::int64_t first_frame = 0;                                        // 0-based molecule index
+  std::int64_t last_frame = std::numeric_limits<std::int64_t>::max();  // exclusive
+};
+
+MoleculeSettings read_molecule_settings(const po::variables_map& o) {
+  for (const char* other : {"trajectory", "topology", "ligand", "out"})
+    if (o.count(other))
+      throw UsageError(std::string("--molecules writes one dataset per molecule into --out-dir; --") + other +
+                       " belongs to trajectory import");
+  if (o["stride"].as<int>() != 1 || o["atoms"].as<std::string>() != "all")
+    throw UsageError("--molecules keeps every molecule and all atoms (no --stride, --atoms)");
+  MoleculeSettings s;
+  s.molecules = o["molecules"].as<std::string>();
+  if (!o.count("out-dir")) throw UsageError("hemeplm prepare --molecules: --out-dir DIR is required");
+  s.out_dir = o["out-dir"].as<std::string>();
+  s.first_frame = o["first-frame"].as<std::int64_t>();
+  if (s.first_frame < 0) throw UsageError("--first-frame must be >= 0");
+  if (o.count("last-frame")) {
+    s.last_frame = o["last-frame"].as<std::int64_t>();
+    if (s.last_frame <= s.first_frame)
+      throw UsageError("--last-frame must be larger than --first-frame (molecules [first, last) are kept)");
+  }
+  return s;
+}
+
+std::string molecule_file_name(std::int64_t index) {
+  char name[64];
+  std::snprintf(name, sizeof name, "mol-%06lld.h5md", static_cast<long long>(index));
+  return name;
+}
+
+/// `prepare --molecules`: every rank reads the whole set (parsing is cheap and keeps the summary and
+/// any input error identical on all ranks) and writes every size-th selected molecule.
+int prepare_molecules(const po::variables_map& options, const RunContext& context) {
+  const MoleculeSettings settings = read_molecule_settings(options);
+  const auto start = std::chrono::steady_clock::now();
+  if (context.is_root()) {
+    std::error_code error;
+    std::filesystem::create_directories(settings.out_dir, error);
+    if (error || !std::filesystem::is_directory(settings.out_dir))
+      throw InputError(settings.out_dir, "cannot create the output folder");
+  }
+  MPI_Barrier(context.comm);
+
+  ExtxyzReader reader(settings.molecules, ExtxyzAtoms::kVariable);
+  ExtxyzFrame frame;
+  std::int64_t index = 0, written = 0, last_index = 0;
+  int min_atoms = std::numeric_limits<int>::max(), max_atoms = 0;
+  std::map<std::string, std::pair<std::string, std::int64_t>> seen;  // name -> (unit, molecules)
+  for (; reader.next(frame); ++index) {
+    if (index < settings.first_frame) continue;
+    if (index >= settings.last_frame) break;
+    const std::string record =
+        "frame " + std::to_string(index) + " (line " + std::to_string(frame.first_line) + ")";
+    const std::vector<MoleculeProperty> properties =
+        map_molecule_properties(frame.properties, settings.molecules, record);
+    const int atoms = static_cast<int>(frame.species.size());
+    min_atoms = std::min(min_atoms, atoms), max_atoms = std::max(max_atoms, atoms);
+    for (const MoleculeProperty& p : properties) {
+      auto& entry = seen.emplace(p.name, std::make_pair(p.unit, std::int64_t{0})).first->second;
+      ++entry.second;
+    }
+    last_index = index;
+    if (written++ % context.size != context.rank) continue;
+    ordered_json config, provenance;
+    config["molecules"] = settings.molecules;
+    config["frame"] = index;
+    config["atoms"] = "all";
+    provenance["program"] = "hemeplm prepare --molecules";
+    provenance["version"] = HEMEPLM_VERSION;
+    provenance["molecules"] = settings.molecules;
+    provenance["frame"] = index;
+    provenance["format"] = "extended XYZ molecule set (Å; QM9 Hartree properties -> eV)";
+    pio::MoleculeDatasetInfo info;
+    info.source = settings.molecules + "#frame " + std::to_string(index);
+    info.config_json = config.dump();
+    info.provenance_json = provenance.dump();
+    const System system = extxyz_frame_system(frame, settings.molecules);
+    pio::write_molecule_dataset(
+        (std::filesystem::path(settings.out_dir) / molecule_file_name(index)).string(), system, properties,
+        info);
+  }
+  if (written == 0)
+    throw InputError(settings.molecules, "no molecule in the range of --first-frame " +
+                                             std::to_string(settings.first_frame) + " (it holds " +
+                                             std::to_string(index) + " molecules)");
+  MPI_Barrier(context.comm);
+  if (context.is_root()) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    *context.out << "wrote " << written << " molecules to " << settings.out_dir << " ("
+                 << molecule_file_name(settings.first_frame) << " .. " << molecule_file_name(last_index)
+                 << "): " << min_atoms << " to " << max_atoms << " atoms per molecule, in " << seconds
+                 << " s\n";
+    *context.out << "properties (" << seen.size() << "):";
+    for (const auto& [name, entry] : seen) {
+      *context.out << " " << name << (entry.first.empty() ? "" : " [" + entry.first + "]");
+      if (entry.second != written) *context.out << " (" << entry.second << " molecules)";
+    }
+    *context.out << "\n";
+  }
+  return 0;
 }
 
 bool is_ligand_file(const std::string& path) {
@@ -145,7 +257,8 @@ class PrepareCommand final : public Command {
   const char* summary() const override { return "import MD trajectories of one system into an H5MD dataset"; }
   const char* usage() const override {
     return "[--topology FILE] [--ligand FILE]... --trajectory FILE... [--stride K] [--atoms all|heavy] "
-           "--out FILE.h5md";
+           "--out FILE.h5md\n   or: hemeplm prepare --molecules FILE.xyz --out-dir DIR [--first-frame I] "
+           "[--last-frame J]";
   }
   void add_options(po::options_description& options) const override {
     options.add_options()(
@@ -170,7 +283,14 @@ class PrepareCommand final : public Command {
         "chunk-frames", po::value<int>()->default_value(32)->value_name("C"),
         "frames buffered per collective write (HDF5 chunk length along time)")(
         "out", po::value<std::string>()->value_name("FILE.h5md"),
-        "the dataset to write (replaced only on success)");
+        "the dataset to write (replaced only on success)")(
+        "molecules", po::value<std::string>()->value_name("FILE.xyz"),
+        "a molecule set instead of a trajectory: extended XYZ whose frames are different molecules (QM9), "
+        "numeric comment keys being per-molecule properties; writes one single-frame dataset per molecule, "
+        "DIR/mol-<frame index, 6 digits>.h5md, with the properties (QM9's Hartree energies in eV; "
+        "docs/properties.md). --first-frame/--last-frame select molecules by frame index")(
+        "out-dir", po::value<std::string>()->value_name("DIR"),
+        "with --molecules: the folder of the per-molecule datasets (created; files replaced)");
   }
   void add_positionals(po::positional_options_description&) const override {}
   const char* epilog() const override {
@@ -180,11 +300,15 @@ class PrepareCommand final : public Command {
            "ala2.h5md\n"
            "  hemeplm prepare --trajectory rmd17_ethanol.xyz --out ethanol.h5md      # energies and forces\n"
            "  hemeplm prepare --trajectory conformers.sdf --out conformers.h5md     # stage-1 conformer set\n"
+           "  hemeplm prepare --molecules qm9.xyz --out-dir qm9/train --first-frame 0 --last-frame 80   # "
+           "QM9\n"
+           "  hemeplm prepare --molecules qm9.xyz --out-dir qm9/test --first-frame 80\n"
            "  mpirun -n 4 hemeplm prepare --topology big.pdb --trajectory big.dcd --stride 10 --out "
            "big.h5md\n";
   }
 
   int run(const po::variables_map& options, const RunContext& context) const override {
+    if (options.count("molecules")) return prepare_molecules(options, context);
     const PrepareSettings settings = read_settings(options);
     const auto start = std::chrono::steady_clock::now();
     const System full = load_topology(settings);

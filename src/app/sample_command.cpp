@@ -43,7 +43,10 @@ class SampleCommand final : public Command {
                          "when --end is an H5MD file: end at its frame K (negative: from the end)")(
         "ranks-plan", po::value<std::string>()->value_name("plan.json"),
         "fragments and their ranks from 'hemeplm fragment --scheme denoise --out plan.json' (another rank "
-        "count is reassigned); default: made here");
+        "count is reassigned); default: made here")(
+        "residue-embeddings", po::value<std::string>()->value_name("FILE"),
+        "per-residue embeddings (.h5 or .npy + .keys.csv, docs/residue-embeddings.md) for this structure; "
+        "required by a checkpoint trained with --residue-embeddings, same width");
     options.add(input);
 
     po::options_description run("Sampling");
@@ -138,6 +141,7 @@ class SampleCommand final : public Command {
     s.threads = o["threads"].as<int>();
     require_range("threads", s.threads, 0, 4096);
     if (o.count("ranks-plan")) s.ranks_plan = o["ranks-plan"].as<std::string>();
+    if (o.count("residue-embeddings")) s.residue_embeddings = o["residue-embeddings"].as<std::string>();
     s.core_residues = o["core-residues"].as<int>();
     require_range("core-residues", s.core_residues, 1, 100000);
     s.buffer = o["buffer"].as<double>();

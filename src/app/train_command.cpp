@@ -36,6 +36,10 @@ class TrainCommand final : public Command {
         "stage-1 spatial layers frozen")(
         "init", po::value<std::string>()->value_name("CHECKPOINT"),
         "initialise the model from this checkpoint's parameters (stage 2 from a stage-1 checkpoint)")(
+        "residue-embeddings", po::value<std::string>()->value_name("FILE"),
+        "precomputed per-residue embeddings (e.g. ESM vectors; .h5 or .npy + .keys.csv, "
+        "docs/residue-embeddings.md) keyed by chain and residue number, projected and added to the residue "
+        "tokens; sets residue_embedding.dim to the file's width")(
         "steps", po::value<std::int64_t>()->default_value(d.steps)->value_name("N"),
         "optimizer steps in all")("batch", po::value<int>()->default_value(d.batch)->value_name("B"),
                                   "examples per rank and step (the global batch is B x ranks)")(
@@ -99,7 +103,12 @@ class TrainCommand final : public Command {
         "force-weight", po::value<double>()->default_value(d.force_weight)->value_name("W"),
         "weight of the force term")("energy-ema",
                                     po::value<double>()->default_value(d.energy_ema)->value_name("A"),
-                                    "EMA smoothing of the energy term (TorchMD-Net ema_alpha_y)");
+                                    "EMA smoothing of the energy term (TorchMD-Net ema_alpha_y)")(
+        "targets", po::value<std::string>()->value_name("LIST"),
+        "supervised targets and weights, e.g. energy:0.05,forces:0.95,gap:1 (a name alone: weight 1, or "
+        "--energy-weight/--force-weight); properties such as gap need labels in every dataset (hemeplm "
+        "prepare --molecules) and get a property head (added to model.property_heads on a fresh run); "
+        "diffusion:0 drops the denoising loss; default: energy and forces when labelled");
     options.add(diffusion);
 
     po::options_description optimisation("Optimisation");
@@ -141,6 +150,7 @@ class TrainCommand final : public Command {
     t.model = model_config_from(o);
     t.stage = o["stage"].as<int>();
     if (o.count("init")) t.init = o["init"].as<std::string>();
+    if (o.count("residue-embeddings")) t.residue_embeddings = o["residue-embeddings"].as<std::string>();
     t.steps = o["steps"].as<std::int64_t>();
     t.batch = o["batch"].as<int>();
     t.lr = o["lr"].as<double>();
@@ -176,6 +186,7 @@ class TrainCommand final : public Command {
     t.energy_weight = o["energy-weight"].as<double>();
     t.force_weight = o["force-weight"].as<double>();
     t.energy_ema = o["energy-ema"].as<double>();
+    if (o.count("targets")) t.targets = o["targets"].as<std::string>();
     require_range("energy-ema", t.energy_ema, 0.0, 1.0);
     t.warmup_steps = o["warmup-steps"].as<std::int64_t>();
     t.decay = o["decay"].as<std::string>();

@@ -9,11 +9,17 @@
 #include <cmath>
 #include <filesystem>
 
+#include "atom_features.hpp"
 #include "hemeplm/core/elements.hpp"
 #include "hemeplm/core/error.hpp"
+#include "xyz_structure.hpp"
 
 namespace hemeplm {
 namespace {
+
+// A trajectory whose atoms change is usually a set of different molecules (QM9 and the like).
+constexpr const char* kMoleculeSetHint =
+    " (a trajectory keeps its atoms; a set of different molecules is read with hemeplm prepare --molecules)";
 
 std::vector<std::string_view> split_whitespace(std::string_view text) {
   std::vector<std::string_view> tokens;
@@ -81,7 +87,8 @@ std::vector<std::pair<std::string, std::string>> parse_key_values(std::string_vi
 
 }  // namespace
 
-ExtxyzReader::ExtxyzReader(const std::string& path) : path_(path), in_(path) {
+ExtxyzReader::ExtxyzReader(const std::string& path, ExtxyzAtoms atoms)
+    : path_(path), atoms_(atoms), in_(path) {
   if (!in_) throw InputError(path, std::filesystem::exists(path) ? "cannot open the file" : "file not found");
   if (in_.peek() == std::ifstream::traits_type::eof()) throw InputError(path, "file is empty");
 }
@@ -104,6 +111,7 @@ void ExtxyzReader::parse_comment(const std::string& line, ExtxyzFrame& frame) {
   std::string properties = "species:S:1:pos:R:3";
   bool periodic = true;  // ASE: a Lattice without pbc means periodic
   std::optional<Box> lattice;
+  frame.properties.clear();
   for (const auto& [key, value] : pairs) {
     if (key == "Properties") {
       properties = value;
@@ -126,11 +134,16 @@ void ExtxyzReader::parse_comment(const std::string& line, ExtxyzFrame& frame) {
       lattice = box;
     } else if (key == "pbc") {
       periodic = value.find_first_of("Tt1") != std::string::npos;
+    } else {
+      // Per-structure labels (QM9's mu, epsgap, <R2>, ...); text values such as config_type are not
+      // labels and are skipped.
+      double v = 0;
+      if (parse_real(value, key, v).empty()) frame.properties[key] = v;
     }
   }
   if (lattice && periodic) frame.box = lattice;
 
-  // Columns of the atom lines; the first frame fixes them, later frames must agree.
+  // Columns of the atom lines; in a trajectory the first frame fixes them and later frames must agree.
   Column species, pos, forces;
   int token = 0;
   std::vector<std::string_view> fields;
@@ -162,7 +175,7 @@ void ExtxyzReader::parse_comment(const std::string& line, ExtxyzFrame& frame) {
     token += count;
   }
   if (!species.present || !pos.present) fail(line_, "Properties '" + properties + "' lacks species or pos");
-  if (frames_read_ == 0) {
+  if (frames_read_ == 0 || atoms_ == ExtxyzAtoms::kVariable) {
     species_ = species, pos_ = pos, forces_ = forces, tokens_per_atom_ = token;
   } else if (species.first != species_.first || pos.first != pos_.first ||
              forces.present != forces_.present || forces.first != forces_.first ||
@@ -189,8 +202,9 @@ bool ExtxyzReader::next(ExtxyzFrame& frame) {
       stop != count_tokens[0].data() + count_tokens[0].size() || count < 1) {
     fail(line_, "atom count '" + line + "' is not a positive integer");
   }
-  if (atom_count_ >= 0 && count != atom_count_) {
-    fail(line_, "frame has " + std::to_string(count) + " atoms, frame 0 has " + std::to_string(atom_count_));
+  if (atoms_ == ExtxyzAtoms::kFixed && atom_count_ >= 0 && count != atom_count_) {
+    fail(line_, "frame has " + std::to_string(count) + " atoms, frame 0 has " + std::to_string(atom_count_) +
+                    kMoleculeSetHint);
   }
   if (!read_line(line)) fail(line_, "file ends before the comment line of the frame");
   frame.energy.reset();
@@ -212,9 +226,9 @@ bool ExtxyzReader::next(ExtxyzFrame& frame) {
     frame.species[i] = std::string(tokens[species_.first]);
     if (atomic_number(frame.species[i]) == 0)
       fail(line_, "species '" + frame.species[i] + "' is not an element");
-    if (frames_read_ > 0 && frame.species[i] != first_species_[i]) {
+    if (atoms_ == ExtxyzAtoms::kFixed && frames_read_ > 0 && frame.species[i] != first_species_[i]) {
       fail(line_, "species '" + frame.species[i] + "' of atom " + std::to_string(i + 1) +
-                      " differs from frame 0's '" + first_species_[i] + "'");
+                      " differs from frame 0's '" + first_species_[i] + "'" + kMoleculeSetHint);
     }
     const auto read_vec = [&](int first, const char* what, Vec3& out) {
       double v[3];
@@ -233,6 +247,12 @@ bool ExtxyzReader::next(ExtxyzFrame& frame) {
   }
   ++frames_read_;
   return true;
+}
+
+System extxyz_frame_system(const ExtxyzFrame& frame, const std::string& path) {
+  System system = xyz_frame_system(frame, path);
+  compute_atom_features(system);
+  return system;
 }
 
 }  // namespace hemeplm

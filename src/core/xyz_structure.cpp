@@ -68,6 +68,10 @@ System read_xyz_system(const std::string& path) {
   ExtxyzReader reader(path);
   ExtxyzFrame frame;
   reader.next(frame);  // throws for an empty or garbled first frame
+  return xyz_frame_system(frame, path);
+}
+
+System xyz_frame_system(const ExtxyzFrame& frame, const std::string& path) {
   const int n = static_cast<int>(frame.positions.size());
 
   System system;

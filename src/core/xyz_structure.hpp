@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "hemeplm/core/extxyz.hpp"
 #include "hemeplm/core/system.hpp"
 
 namespace hemeplm {
@@ -12,5 +13,8 @@ namespace hemeplm {
 /// run of atoms, one ligand molecule per connected component, all in chain "A". Features are not
 /// computed here (load_system does that after appending ligand files).
 System read_xyz_system(const std::string& path);
+
+/// The same for any frame (a molecule of a molecule set); `path` names the file in System::sources.
+System xyz_frame_system(const ExtxyzFrame& frame, const std::string& path);
 
 }  // namespace hemeplm

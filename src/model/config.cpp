@@ -2,6 +2,7 @@
 // overrides of config files. No torch here (see config.hpp).
 #include "hemeplm/model/config.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <functional>
@@ -53,6 +54,18 @@ PoolingOptions HemePLMConfig::pooling() const {
   return {visnet.hidden, pooling_domains, pooling_heads};
 }
 
+std::vector<std::string> split_property_heads(const std::string& list) {
+  std::vector<std::string> names;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto first = item.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    names.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+  }
+  return names;
+}
+
 void HemePLMConfig::validate() const {
   visnet.validate();
   std::string problems;
@@ -68,6 +81,15 @@ void HemePLMConfig::validate() const {
   check(pooling_heads > 0 && visnet.hidden % pooling_heads == 0, "pooling.heads must divide visnet.hidden");
   check(denoiser.layers >= 1, "denoiser.layers must be >= 1");
   check(denoiser.hidden >= 1, "denoiser.hidden must be >= 1");
+  check(residue_embedding_dim >= 0, "residue_embedding.dim must be >= 0");
+  for (const std::string& head : split_property_heads(property_heads)) {
+    const bool name_ok = !head.empty() && std::all_of(head.begin(), head.end(), [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+    });
+    check(name_ok && head != "energy" && head != "forces",
+          "property_heads: '" + head +
+              "' is not a property name (lower-case letters, digits, _; not energy/forces)");
+  }
   if (!problems.empty()) throw UsageError("model configuration '" + name + "': " + problems);
 }
 
@@ -113,13 +135,19 @@ std::vector<ModuleParameterCount> expected_parameter_counts(const HemePLMConfig&
   const auto all = [](std::string name, std::int64_t count) {
     return ModuleParameterCount{name, count, count};
   };
-  return {all("energy_model", config.visnet.expected_parameter_count()),
-          all("time_mlp", e * th + th + th * ht + ht),
-          all("residue_tokens", 21 * h + h * h + h),
-          all("cross_attention", config.cross_attention_blocks * block),
-          all("pooling", 2 * (4 * h * h + 4 * h) + (k + 1) * h + 4 * h),
-          {"denoiser", denoiser, denoiser_trainable},
-          all("context_adapter", h * d + d)};
+  std::vector<ModuleParameterCount> counts{all("energy_model", config.visnet.expected_parameter_count()),
+                                           all("time_mlp", e * th + th + th * ht + ht),
+                                           all("residue_tokens", 21 * h + h * h + h),
+                                           all("cross_attention", config.cross_attention_blocks * block),
+                                           all("pooling", 2 * (4 * h * h + 4 * h) + (k + 1) * h + 4 * h),
+                                           {"denoiser", denoiser, denoiser_trainable},
+                                           all("context_adapter", h * d + d)};
+  if (config.residue_embedding_dim > 0)
+    counts.push_back(all("residue_embedding", config.residue_embedding_dim * h + h));
+  // One EquivariantScalar per property: block1 (H -> H/2) 4.5 H^2 + 2H, block2 (H/2 -> 1) 0.75 H^2 + 2H + 2.
+  const auto properties = static_cast<std::int64_t>(split_property_heads(config.property_heads).size());
+  if (properties > 0) counts.push_back(all("property_heads", properties * (21 * h * h / 4 + 4 * h + 2)));
+  return counts;
 }
 
 namespace {
@@ -220,6 +248,11 @@ std::vector<Row> rows() {
       int_row("pooling.heads", "pooling attention heads", &C::pooling_heads),
       part_int_row("denoiser.layers", "EGInterpolator layers n", &C::denoiser, &DenoiserOptions::layers),
       part_int_row("denoiser.hidden", "EGInterpolator width", &C::denoiser, &DenoiserOptions::hidden),
+      int_row("residue_embedding.dim", "width E of precomputed per-residue embeddings; 0 = none",
+              &C::residue_embedding_dim),
+      {"property_heads", "per-molecule property heads, comma-separated (e.g. gap); empty = none",
+       [](const C& c) { return c.property_heads; },
+       [](C& c, const std::string&, const std::string& v) { c.property_heads = v; }},
   };
 }
 

@@ -112,6 +112,9 @@ HemePLMInput concatenate_inputs(const std::vector<HemePLMInput>& inputs) {
   const auto index_options = first.atomic_numbers.options().dtype(torch::kLong);
   std::vector<torch::Tensor> atom_graph, bond_src, bond_dst, bond_type, radius_src, radius_dst, radius_shift;
   std::vector<torch::Tensor> atom_residue, residue_type, residue_anchor, residue_domain, ligand_atom;
+  std::vector<torch::Tensor> residue_embedding;
+  bool any_embedding = false;
+  for (const auto& in : inputs) any_embedding = any_embedding || in.residue_embedding.defined();
   std::int64_t atoms = 0, graphs = 0, residues = 0;
   for (const auto& in : inputs) {
     const auto n = in.atom_count();
@@ -143,6 +146,12 @@ HemePLMInput concatenate_inputs(const std::vector<HemePLMInput>& inputs) {
         residue_domain.push_back(in.residue_domain.defined()
                                      ? in.residue_domain
                                      : torch::full({in.residue_count()}, -1, index_options));
+        if (any_embedding) {
+          if (!in.residue_embedding.defined())
+            throw UsageError(where(static_cast<std::size_t>(&in - inputs.data())) +
+                             "has residues without residue_embedding while another input has them");
+          residue_embedding.push_back(in.residue_embedding);
+        }
       }
     }
     if (any_ligand) {
@@ -177,6 +186,7 @@ HemePLMInput concatenate_inputs(const std::vector<HemePLMInput>& inputs) {
     out.residue_type = cat_or_empty(residue_type);
     out.residue_anchor = cat_or_empty(residue_anchor);
     out.residue_domain = cat_or_empty(residue_domain);
+    if (!residue_embedding.empty()) out.residue_embedding = torch::cat(residue_embedding, 0);
   }
   if (any_ligand) out.ligand_atom = torch::cat(ligand_atom, 0);
   out.frame_times = first.frame_times;

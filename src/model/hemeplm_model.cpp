@@ -56,6 +56,12 @@ HemePLMImpl::HemePLMImpl(const HemePLMConfig& config) : config_(config) {
   denoiser_ = register_module("denoiser", EGInterpolator(config_.denoiser.layers, config_.denoiser.hidden));
   context_adapter_ =
       register_module("context_adapter", torch::nn::Linear(config_.visnet.hidden, config_.denoiser.hidden));
+  if (config_.residue_embedding_dim > 0)
+    residue_embedding_ = register_module(
+        "residue_embedding", torch::nn::Linear(config_.residue_embedding_dim, config_.visnet.hidden));
+  const auto property_names = split_property_heads(config_.property_heads);
+  if (!property_names.empty())
+    property_heads_ = register_module("property_heads", PropertyHeads(property_names, config_.visnet.hidden));
 }
 
 void HemePLMImpl::check_input(const HemePLMInput& in) const {
@@ -93,6 +99,21 @@ void HemePLMImpl::check_input(const HemePLMInput& in) const {
           "residue_domain + 1 (domains -1 .. K-1; K = pooling.domains)");
   if (in.atom_features.defined() && in.atom_features.size(1) != 42)
     fail("atom_features has " + std::to_string(in.atom_features.size(1)) + " columns, expected 42");
+  const auto e = config_.residue_embedding_dim;
+  if (e == 0 && in.residue_embedding.defined())
+    fail(
+        "residue_embedding is given but the model has no residue-embedding projection "
+        "(residue_embedding.dim = 0: it was trained without --residue-embeddings)");
+  if (e > 0 && in.residue_count() > 0) {
+    if (!in.residue_embedding.defined())
+      fail("the model takes " + std::to_string(e) +
+           "-wide residue embeddings (it was trained with --residue-embeddings) and none were given");
+    rows(in.residue_embedding, in.residue_count(), "residue_embedding");
+    if (in.residue_embedding.dim() != 2 || in.residue_embedding.size(1) != e)
+      fail("residue_embedding is " +
+           std::to_string(in.residue_embedding.dim() == 2 ? in.residue_embedding.size(1) : -1) +
+           " wide, the model takes " + std::to_string(e));
+  }
 }
 
 ContextEncoding HemePLMImpl::encode(const HemePLMInput& in) {
@@ -102,6 +123,10 @@ ContextEncoding HemePLMImpl::encode(const HemePLMInput& in) {
   context.atom_scalars = energy_model_->backbone()->forward(in.context_graph()).x;
   if (in.residue_count() > 0) {
     context.residue_tokens = residue_tokens_(context.atom_scalars, in.atom_residue, in.residue_type);
+    // Precomputed (e.g. protein-language-model) residue vectors: invariant, so adding them to the
+    // invariant tokens keeps the model equivariant.
+    if (residue_embedding_)
+      context.residue_tokens = context.residue_tokens + residue_embedding_(in.residue_embedding);
     context.anchors = ResidueTokensImpl::anchors(in.context_positions, in.residue_anchor);
   }
   return context;
@@ -208,6 +233,30 @@ EnergyForces HemePLMImpl::energy_and_forces(const AtomGraph& graph, bool create_
 torch::Tensor HemePLMImpl::residue_energies(const AtomGraph& graph, const torch::Tensor& residue_index,
                                             std::int64_t residue_count) {
   return energy_model_->residue_energies(graph, residue_index, residue_count);
+}
+
+torch::Tensor HemePLMImpl::properties_standardised(const AtomGraph& graph) {
+  if (!property_heads_) throw UsageError("this model has no property heads (model.property_heads is empty)");
+  // The energy model's backbone: properties and energies share one ViSNet.
+  const auto features = energy_model_->backbone()->forward(graph);
+  return property_heads_->standardised(features, graph.batch, graph.graph_count);
+}
+
+torch::Tensor HemePLMImpl::properties(const AtomGraph& graph) {
+  return property_heads_->to_physical(properties_standardised(graph));
+}
+
+void HemePLMImpl::set_property_standardization(const std::vector<std::pair<double, double>>& statistics) {
+  if (!property_heads_) throw UsageError("this model has no property heads (model.property_heads is empty)");
+  property_heads_->set_standardization(statistics);
+}
+
+std::vector<std::pair<double, double>> HemePLMImpl::property_standardization() const {
+  return property_heads_ ? property_heads_->standardization() : std::vector<std::pair<double, double>>{};
+}
+
+std::vector<std::string> HemePLMImpl::property_names() const {
+  return property_heads_ ? property_heads_->names() : std::vector<std::string>{};
 }
 
 void HemePLMImpl::freeze_spatial() {

@@ -135,6 +135,7 @@ FragmentInput restrict_to_fragment(const GlobalInput& global, const decompositio
   f.residue_type = in.residue_type.index_select(0, tokens);
   f.residue_anchor = to_tensor(anchors);
   f.residue_domain = in.residue_domain.index_select(0, tokens);
+  if (in.residue_embedding.defined()) f.residue_embedding = in.residue_embedding.index_select(0, tokens);
   out.input = std::move(f);
   return out;
 }

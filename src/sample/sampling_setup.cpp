@@ -15,6 +15,7 @@
 #include "hemeplm/core/error.hpp"
 #include "hemeplm/dist/device.hpp"
 #include "hemeplm/parallel_io/checkpoint.hpp"
+#include "hemeplm/parallel_io/residue_embeddings.hpp"
 #include "hemeplm/train/checkpoint_model.hpp"
 #include "hemeplm/train/model_input.hpp"
 #include "hemeplm/train/training_checkpoint.hpp"
@@ -113,6 +114,30 @@ decomposition::Plan load_or_make_plan(MPI_Comm comm, const System& system, const
   }
 }
 
+/// The --residue-embeddings table when the model takes one (its width must be the model's), else null.
+std::shared_ptr<const parallel_io::ResidueEmbeddingTable> residue_embeddings_for(
+    const model::HemePLMConfig& model_config, const SampleOptions& o) {
+  const auto dim = model_config.residue_embedding_dim;
+  if (o.residue_embeddings.empty()) {
+    if (dim > 0)
+      throw UsageError(
+          o.checkpoint + " was trained with " + std::to_string(dim) +
+          "-wide residue embeddings (train --residue-embeddings): give --residue-embeddings FILE "
+          "with the same kind of vectors for this structure");
+    return nullptr;
+  }
+  if (dim == 0)
+    throw UsageError(
+        "--residue-embeddings " + o.residue_embeddings + ": " + o.checkpoint +
+        " was trained without residue embeddings (residue_embedding.dim = 0); leave the option out");
+  auto table = parallel_io::ResidueEmbeddingTable::read(o.residue_embeddings);
+  if (table->width() != dim)
+    throw UsageError("--residue-embeddings " + o.residue_embeddings + " holds " +
+                     std::to_string(table->width()) + "-wide vectors, but " + o.checkpoint +
+                     " was trained with " + std::to_string(dim) + "-wide ones (residue_embedding.dim)");
+  return table;
+}
+
 }  // namespace
 
 SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::optional<System>& end,
@@ -193,6 +218,7 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   input_options.domains = static_cast<int>(model_config.pooling_domains);
   input_options.dtype = o.float64 ? torch::kFloat64 : torch::kFloat32;
   input_options.with_context = false;
+  input_options.residue_embeddings = residue_embeddings_for(model_config, o);
   s.global = std::make_shared<GlobalInput>(train::make_model_input(system, {}, input_options));
   s.plan = load_or_make_plan(comm, system, o, say);
   if (end) {
@@ -216,6 +242,9 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   record["seed"] = o.seed;
   record["ema"] = o.use_ema;
   record["float64"] = o.float64;
+  // Only when given, so that files written before the option existed still resume.
+  if (!o.residue_embeddings.empty())
+    record["residue_embeddings"] = std::filesystem::absolute(o.residue_embeddings).string();
   record["dt_ps"] = s.dt_ps;
   s.config_json = record.dump();
   say("sampling " + o.mode + ": " + std::to_string(system.atom_count()) + " atoms in " +

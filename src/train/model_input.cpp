@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -21,6 +22,13 @@ namespace hemeplm::train {
 namespace {
 
 const auto kIndex = torch::TensorOptions().dtype(torch::kInt64);
+
+/// Chain ids as the embedding tables store them: blanks around them carry no meaning.
+std::string trim_blanks(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
 
 torch::Tensor index_tensor(const std::vector<std::int64_t>& values) {
   return torch::tensor(torch::ArrayRef<std::int64_t>(values), kIndex);
@@ -92,6 +100,33 @@ std::vector<std::int64_t> token_domains(const System& system, const ResidueToken
   const decomposition::DomainMap map = decomposition::partition_domains(system, options);
   for (std::size_t k = 0; k < out.size(); ++k) out[k] = map.residue_domain[tokens.system_residue[k]];
   return out;
+}
+
+/// [R, E] table rows of the tokens' residues by (chain, author number, insertion): a missing amino acid is
+/// an error (its vector would silently be zero), a missing cofactor gets zeros (PLMs see no hemes).
+torch::Tensor residue_embedding_rows(const System& system, const ResidueTokens& tokens,
+                                     const parallel_io::ResidueEmbeddingTable& table,
+                                     torch::ScalarType dtype) {
+  const auto count = static_cast<std::int64_t>(tokens.system_residue.size());
+  auto out = torch::zeros({count, table.width()}, torch::kFloat32);
+  auto* row = out.data_ptr<float>();
+  for (std::int64_t k = 0; k < count; ++k, row += table.width()) {
+    const Residue& residue = system.residues[static_cast<std::size_t>(tokens.system_residue[k])];
+    parallel_io::ResidueKey key;
+    if (residue.chain >= 0) key.chain = trim_blanks(system.chains[residue.chain].name);
+    key.number = residue.seq;
+    key.insertion = residue.insertion;
+    const Span<const float> values = table.find(key);
+    if (!values.empty()) {
+      std::copy(values.begin(), values.end(), row);
+    } else if (residue.kind == ResidueKind::kAminoAcid) {
+      throw UsageError("residue " + key.to_string() + " (" + residue.name + ") is not in " + table.path() +
+                       ": the residue embeddings must cover every amino acid of the structure, keyed by "
+                       "chain and author residue number (" +
+                       std::to_string(table.size()) + " residues there)");
+    }
+  }
+  return out.to(dtype);
 }
 
 torch::Tensor features_tensor(const System& system, torch::ScalarType dtype) {
@@ -213,6 +248,9 @@ model::HemePLMInput make_model_input(const System& system, const torch::Tensor& 
   in.ligand_atom = torch::zeros({n}, torch::kBool);
   auto* ligand = in.ligand_atom.data_ptr<bool>();
   for (std::int64_t a = 0; a < n; ++a) ligand[a] = tokens.ligand[a];
+
+  if (options.residue_embeddings)
+    in.residue_embedding = residue_embedding_rows(system, tokens, *options.residue_embeddings, options.dtype);
 
   in.frame_times = torch::arange(frames.size(1), kIndex);
   in.x_given = frames;

@@ -21,6 +21,7 @@
 #include "hemeplm/train/optimizer.hpp"
 #include "hemeplm/train/training_checkpoint.hpp"
 #include "hemeplm/train/training_data.hpp"
+#include "hemeplm/train/training_targets.hpp"
 #include "hemeplm/train/weight_ema.hpp"
 #include "stop_signals.hpp"
 #include "training_log.hpp"
@@ -40,14 +41,20 @@ double seconds_since(Clock::time_point t) {
 /// data has labels. Stage 2 trains everything else; the ViSNet backbone is the context encoder there, so
 /// it trains from the diffusion loss too, while the energy head (used by the energy/force terms only)
 /// trains only with labels. Unused modules keep requires_grad = false, so AdamW's weight decay never
-/// touches a module the step does not use.
-void select_trainable(model::HemePLM& model, int stage, bool energy_terms) {
+/// touches a module the step does not use. Property terms train the backbone and their heads; without the
+/// diffusion term (--targets diffusion:0) nothing of the denoising path trains.
+void select_trainable(model::HemePLM& model, int stage, bool energy_terms, bool property_terms,
+                      bool diffusion_term) {
   for (auto& item : model->named_parameters()) {
     const std::string& name = item.key();
     bool trainable;
     if (name.rfind("energy_model.", 0) == 0) {
       const bool backbone = name.rfind("energy_model.backbone.", 0) == 0;
-      trainable = energy_terms || (stage == 2 && backbone);
+      trainable = energy_terms || (backbone && ((stage == 2 && diffusion_term) || property_terms));
+    } else if (name.rfind("property_heads.", 0) == 0) {
+      trainable = property_terms;
+    } else if (!diffusion_term) {
+      trainable = false;
     } else if (stage == 1) {
       trainable = name.rfind("denoiser.embedding.", 0) == 0 || name.rfind("denoiser.input_linear.", 0) == 0 ||
                   name.rfind("denoiser.spatial.", 0) == 0;
@@ -83,11 +90,13 @@ ordered_json options_json(const TrainingOptions& o) {
   j["energy_weight"] = o.energy_weight;
   j["force_weight"] = o.force_weight;
   j["energy_ema"] = o.energy_ema;
+  j["targets"] = o.targets;
   j["float64"] = o.float64;
   j["max_sample_atoms"] = o.max_sample_atoms;
   j["fragment_core_residues"] = o.fragment_core_residues;
   j["fragment_buffer"] = o.fragment_buffer;
   j["init"] = o.init;
+  if (!o.residue_embeddings.empty()) j["residue_embeddings"] = o.residue_embeddings;
   return j;
 }
 
@@ -113,6 +122,8 @@ class Trainer::Impl {
   std::unique_ptr<WeightEma> ema;
   diffusion::LossEma energy_ema;
   EnergyStatistics energy;
+  TrainingTargets targets;
+  std::vector<std::string> added_property_heads;  ///< named by --targets, added to the model config
   std::vector<torch::Tensor> trainable;
   std::int64_t step = 0, draws = 0, bad_steps = 0, skipped = 0;
 
@@ -126,7 +137,9 @@ class Trainer::Impl {
     model::keep_freed_tensor_memory();
     if (options.deterministic) torch::globalContext().setDeterministicAlgorithms(true, false);
 
-    data = std::make_unique<TrainingData>(training_data_options(options), comm);
+    const TrainingDataOptions data_options = training_data_options(options);
+    set_residue_embedding_dim(data_options.input.residue_embeddings.get());
+    data = std::make_unique<TrainingData>(data_options, comm);
     if (data->atomic_number_limit() > options.model.visnet.max_z)
       throw UsageError("the data holds atomic number " + std::to_string(data->atomic_number_limit() - 1) +
                        ", outside the model's embedding table (visnet.max_z = " +
@@ -138,9 +151,7 @@ class Trainer::Impl {
     loss.schedule = schedule.get();
     loss.mix = diffusion::parse_conditioning_mix(options.conditioning);
     loss.kabsch = options.kabsch;
-    loss.energy_terms = data->has_energies() && (options.energy_weight > 0 || options.force_weight > 0);
-    loss.energy_weight = options.energy_weight;
-    loss.force_weight = options.force_weight;
+    configure_targets();
     loss.energy_alpha = options.energy_ema;
     loss.seed = options.seed;
 
@@ -154,11 +165,16 @@ class Trainer::Impl {
       const auto init = parallel_io::read_checkpoint(options.init);  // read once: config and parameters
       check_model_config(options.init, init.config_json);
       load_module_state(*model, init.parameters, options.init);
-    } else if (loss.energy_terms) {
-      energy = data->energy_statistics();
-      model->energy_model()->set_standardization(energy.mean, energy.std);
+    } else {
+      if (loss.energy_terms) {
+        energy = data->energy_statistics();
+        model->energy_model()->set_standardization(energy.mean, energy.std);
+      }
+      set_property_statistics();
     }
-    select_trainable(model, options.stage, loss.energy_terms);
+    bind_property_terms();
+    select_trainable(model, options.stage, loss.energy_terms, !loss.properties.empty(),
+                     loss.diffusion_weight > 0);
 
     std::vector<torch::Tensor> state;
     std::vector<std::pair<std::string, torch::Tensor>> named;
@@ -184,6 +200,87 @@ class Trainer::Impl {
     lr = std::make_unique<LearningRateSchedule>(l);
     ema = std::make_unique<WeightEma>(named, options.ema_decay);
     loss.energy_std = model_energy_std();
+  }
+
+  /// --targets: the loss terms and weights; property targets missing from the model's property_heads are
+  /// added to it (the checkpoint records them, so a --resume or --init checkpoint without them fails
+  /// check_model_config). Empty --targets keeps energy and forces whenever every dataset has them.
+  void configure_targets() {
+    targets = parse_training_targets(options.targets, options.energy_weight, options.force_weight);
+    if (!targets.given) {
+      loss.energy_terms = data->has_energies() && (options.energy_weight > 0 || options.force_weight > 0);
+      loss.energy_weight = options.energy_weight;
+      loss.force_weight = options.force_weight;
+      return;
+    }
+    if ((targets.energy || targets.forces) && !data->has_energies())
+      throw UsageError("--targets '" + options.targets +
+                       "': energy/forces requested but not every dataset has potential energies and forces");
+    loss.energy_terms = targets.energy || targets.forces;
+    loss.energy_weight = targets.energy_weight;
+    loss.force_weight = targets.force_weight;
+    loss.diffusion_weight = targets.diffusion_weight;
+    auto heads = model::split_property_heads(options.model.property_heads);
+    for (const auto& [name, weight] : targets.properties) {
+      if (std::find(heads.begin(), heads.end(), name) != heads.end()) continue;
+      heads.push_back(name);
+      added_property_heads.push_back(name);
+      options.model.property_heads += (options.model.property_heads.empty() ? "" : ",") + name;
+    }
+    check_property_targets(targets, heads, data->property_names());
+    bool any_property = false;
+    for (const auto& item : targets.properties) any_property = any_property || item.second > 0;
+    if (targets.diffusion_weight <= 0 && !loss.energy_terms && !any_property)
+      throw UsageError("--targets '" + options.targets + "' leaves no loss term with a weight > 0");
+  }
+
+  /// Head standardisation of a fresh run from the training labels (mean, std per property).
+  void set_property_statistics() {
+    if (!model->has_property_heads()) return;
+    const auto names = data->property_names();
+    const auto statistics = data->property_statistics();
+    auto current = model->property_standardization();
+    const auto heads = model->property_names();
+    for (std::size_t h = 0; h < heads.size(); ++h) {
+      const auto it = std::find(names.begin(), names.end(), heads[h]);
+      if (it != names.end()) current[h] = statistics.at(static_cast<std::size_t>(it - names.begin()));
+      if (!(current[h].second > 0)) current[h].second = 1.0;  // constant labels: keep the unit scale
+    }
+    model->set_property_standardization(current);
+  }
+
+  void bind_property_terms() {
+    loss.properties.clear();
+    const auto heads = model->property_names();
+    const auto names = data->property_names();
+    for (const auto& [name, weight] : targets.properties) {
+      PropertyTerm term;
+      term.name = name;
+      term.weight = weight;
+      term.head = std::find(heads.begin(), heads.end(), name) - heads.begin();
+      term.label = std::find(names.begin(), names.end(), name) - names.begin();
+      if (weight > 0) loss.properties.push_back(term);
+    }
+  }
+
+  /// Terms of the joint loss from summed values: diffusion, energy/forces (EMA-less) and properties.
+  double property_loss_sum(const std::vector<double>& squared, double labelled) const {
+    double total = 0;
+    for (std::size_t t = 0; t < loss.properties.size(); ++t)
+      total += loss.properties[t].weight * squared[t] / std::max(1.0, labelled);
+    return total;
+  }
+
+  std::vector<std::pair<std::string, double>> property_columns(const std::vector<double>& squared,
+                                                               const std::vector<double>& absolute,
+                                                               double labelled) const {
+    std::vector<std::pair<std::string, double>> columns;
+    if (labelled <= 0) return columns;
+    for (std::size_t t = 0; t < loss.properties.size(); ++t) {
+      columns.emplace_back("loss_" + loss.properties[t].name, squared[t] / labelled);
+      columns.emplace_back(loss.properties[t].name + "_mae", absolute[t] / labelled);
+    }
+    return columns;
   }
 
   void validate_options() const {
@@ -226,8 +323,35 @@ class Trainer::Impl {
     return 1.0;
   }
 
+  /// A fresh model takes the width of --residue-embeddings; a model that wants them needs the file.
+  void set_residue_embedding_dim(const parallel_io::ResidueEmbeddingTable* table) {
+    auto& dim = options.model.residue_embedding_dim;
+    if (!table) {
+      if (dim > 0)
+        throw UsageError("residue_embedding.dim = " + std::to_string(dim) +
+                         " needs --residue-embeddings FILE (the per-residue vectors)");
+      return;
+    }
+    if (dim > 0 && dim != table->width())
+      throw UsageError("--residue-embeddings " + table->path() + " holds " + std::to_string(table->width()) +
+                       "-wide vectors, but residue_embedding.dim is " + std::to_string(dim));
+    dim = table->width();
+  }
+
   void check_model_config(const std::string& path, const std::string& config_json) const {
     const auto stored = checkpoint_model_config(config_json, path);
+    if (stored.residue_embedding_dim != options.model.residue_embedding_dim) {
+      const auto theirs = stored.residue_embedding_dim, mine = options.model.residue_embedding_dim;
+      throw InputError(path, "model configuration",
+                       theirs == 0 ? "was trained without residue embeddings, but this run gives " +
+                                         std::to_string(mine) + "-wide ones (--residue-embeddings)"
+                       : mine == 0 ? "was trained with " + std::to_string(theirs) +
+                                         "-wide residue embeddings: give --residue-embeddings FILE"
+                                   : "was trained with " + std::to_string(theirs) +
+                                         "-wide residue embeddings, --residue-embeddings " +
+                                         options.residue_embeddings + " holds " + std::to_string(mine) +
+                                         "-wide ones");
+    }
     const auto mine = model::hyperparameter_values(options.model);
     const auto theirs = model::hyperparameter_values(stored);
     std::string differences;
@@ -256,6 +380,17 @@ class Trainer::Impl {
     bool stop = false, time_checkpoint = false;
   };
 
+  /// Appends the property sums (squared per term, absolute per term, labelled) to an all-reduce vector;
+  /// ranks without property labels in the batch contribute zeros.
+  void append_property_sums(std::vector<double>& v, const LossSums& sums) const {
+    const auto terms = loss.properties.size();
+    for (std::size_t t = 0; t < terms; ++t)
+      v.push_back(t < sums.property_squared.size() ? sums.property_squared[t] : 0.0);
+    for (std::size_t t = 0; t < terms; ++t)
+      v.push_back(t < sums.property_abs.size() ? sums.property_abs[t] : 0.0);
+    v.push_back(sums.property_labelled);
+  }
+
   /// One batch: loss, backward, gradient average; the caller decides on the update.
   StepStats gradients(int stop_signal, bool time_due) {
     StepStats st;
@@ -280,11 +415,21 @@ class Trainer::Impl {
                              st.sums.examples,
                              stop_signal != 0 ? 1.0 : 0.0,
                              rank == 0 && time_due ? 1.0 : 0.0};
+    append_property_sums(v, st.sums);
     MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, comm);
-    st.sums = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+    const auto terms = loss.properties.size();
+    st.sums = LossSums{};
+    st.sums.diffusion = v[0], st.sums.energy = v[1], st.sums.forces = v[2], st.sums.energy_abs = v[3];
+    st.sums.force_abs = v[4], st.sums.labelled = v[5], st.sums.force_components = v[6];
+    st.sums.examples = v[7];
+    st.sums.property_squared.assign(v.begin() + 10, v.begin() + 10 + terms);
+    st.sums.property_abs.assign(v.begin() + 10 + terms, v.begin() + 10 + 2 * terms);
+    st.sums.property_labelled = v[10 + 2 * terms];
     st.stop = v[8] > 0;
     st.time_checkpoint = v[9] > 0;
-    st.finite = std::isfinite(v[0] + v[1] + v[2]) && gradients_finite(trainable);
+    double property_squared = 0;
+    for (const double x : st.sums.property_squared) property_squared += x;
+    st.finite = std::isfinite(v[0] + v[1] + v[2] + property_squared) && gradients_finite(trainable);
     return st;
   }
 
@@ -305,18 +450,30 @@ class Trainer::Impl {
         sums.diffusion += s.diffusion, sums.energy += s.energy, sums.forces += s.forces;
         sums.energy_abs += s.energy_abs, sums.force_abs += s.force_abs, sums.labelled += s.labelled;
         sums.force_components += s.force_components, sums.examples += s.examples;
+        sums.property_squared.resize(loss.properties.size(), 0.0);
+        sums.property_abs.resize(loss.properties.size(), 0.0);
+        for (std::size_t t = 0; t < s.property_squared.size(); ++t)
+          sums.property_squared[t] += s.property_squared[t], sums.property_abs[t] += s.property_abs[t];
+        sums.property_labelled += s.property_labelled;
       }
     }
     ema->swap();
     std::vector<double> v = {sums.diffusion, sums.energy,   sums.forces,           sums.energy_abs,
                              sums.force_abs, sums.labelled, sums.force_components, sums.examples};
+    append_property_sums(v, sums);
     MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, comm);
+    const auto terms = loss.properties.size();
+    const std::vector<double> squared(v.begin() + 8, v.begin() + 8 + terms);
+    const std::vector<double> absolute(v.begin() + 8 + terms, v.begin() + 8 + 2 * terms);
+    const double property_labelled = v[8 + 2 * terms];
     const double n = std::max(1.0, v[7]), labelled = std::max(1.0, v[5]);
     r.windows = static_cast<std::int64_t>(v[7]);
     r.loss_diffusion = v[0] / n;
     r.loss_energy = v[5] > 0 ? v[1] / labelled : 0;
     r.loss_forces = v[5] > 0 ? v[2] / labelled : 0;
-    r.loss = r.loss_diffusion + options.energy_weight * r.loss_energy + options.force_weight * r.loss_forces;
+    r.loss = loss.diffusion_weight * r.loss_diffusion + loss.energy_weight * r.loss_energy +
+             loss.force_weight * r.loss_forces + property_loss_sum(squared, property_labelled);
+    r.properties = property_columns(squared, absolute, property_labelled);
     if (v[5] > 0) r.energy_mae = v[3] / labelled, r.force_mae = v[4] / std::max(1.0, v[6]);
     lr->report_validation(r.loss);
     return r;
@@ -465,6 +622,15 @@ TrainingSummary Trainer::run() {
          std::to_string(m.ranks) + " rank(s) x batch " + std::to_string(o.batch) + ", backend " +
          m.communicator->backend_name() + ", " + (m.device.is_cuda() ? "CUDA" : "CPU") +
          (m.loss.energy_terms ? ", energy/force terms on" : "") + "; log " + log_path);
+    for (const auto& name : m.added_property_heads)
+      note("--targets: added property head '" + name +
+           "' to the model (model.property_heads = " + m.options.model.property_heads + ")");
+    for (const auto& term : m.loss.properties) {
+      const auto statistics = m.model->property_standardization().at(static_cast<std::size_t>(term.head));
+      note("property term '" + term.name + "' (weight " + std::to_string(term.weight) +
+           "): head standardisation mean " + std::to_string(statistics.first) + ", std " +
+           std::to_string(statistics.second));
+    }
   }
   const std::int64_t per_epoch_steps =
       std::max<std::int64_t>(1, m.data->samples_per_epoch() / std::max(1, o.batch));
@@ -520,8 +686,11 @@ TrainingSummary Trainer::run() {
       record.loss_forces = st.sums.forces / labelled;
       record.force_mae = st.sums.force_abs / std::max(1.0, st.sums.force_components);
     }
-    record.loss =
-        record.loss_diffusion + o.energy_weight * record.loss_energy + o.force_weight * record.loss_forces;
+    record.loss = m.loss.diffusion_weight * record.loss_diffusion +
+                  m.loss.energy_weight * record.loss_energy + m.loss.force_weight * record.loss_forces +
+                  m.property_loss_sum(st.sums.property_squared, st.sums.property_labelled);
+    record.properties =
+        m.property_columns(st.sums.property_squared, st.sums.property_abs, st.sums.property_labelled);
     record.lr = rate;
     record.step_seconds = seconds_since(t0);
     record.samples_per_s = st.sums.examples / std::max(1e-9, record.step_seconds);

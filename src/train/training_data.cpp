@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -35,6 +36,7 @@ struct Dataset {
   std::vector<std::int64_t> training_frames;      ///< per trajectory: frames before the held-out tail
   std::vector<SampleUnit> units;
   bool has_energy = false;
+  std::vector<std::size_t> property_columns;  ///< per common property: its index in reader->properties()
 };
 
 /// One sampler "trajectory": a (dataset, trajectory, unit) triple with the trajectory's training part.
@@ -54,6 +56,33 @@ bool has_ligand_atoms(const System& system, const std::vector<int>& atoms) {
   return std::any_of(atoms.begin(), atoms.end(), [&](int a) { return ligand[a]; });
 }
 
+/// The properties every dataset has (sorted; none when one dataset has none), with their units, and
+/// each dataset's columns of them. A property stored in different units is an InputError.
+void find_common_properties(std::vector<Dataset>& datasets, std::vector<std::string>& names,
+                            std::vector<std::string>& units) {
+  names = datasets.front().reader->property_names();
+  for (const Dataset& ds : datasets) {
+    const std::vector<std::string> mine = ds.reader->property_names();
+    std::vector<std::string> common;
+    std::set_intersection(names.begin(), names.end(), mine.begin(), mine.end(), std::back_inserter(common));
+    names = std::move(common);
+  }
+  units.clear();
+  for (const std::string& name : names) units.push_back(datasets.front().reader->property_unit(name));
+  for (Dataset& ds : datasets) {
+    ds.property_columns.clear();
+    const std::vector<std::string>& all = ds.reader->properties().names;
+    for (std::size_t p = 0; p < names.size(); ++p) {
+      const std::string unit = ds.reader->property_unit(names[p]);
+      if (unit != units[p])
+        throw InputError(ds.path, std::string(pio::kPropertiesGroup) + "/" + names[p],
+                         "unit '" + unit + "' differs from '" + units[p] + "' in " + datasets.front().path);
+      ds.property_columns.push_back(
+          static_cast<std::size_t>(std::lower_bound(all.begin(), all.end(), names[p]) - all.begin()));
+    }
+  }
+}
+
 }  // namespace
 
 TrainingDataOptions training_data_options(const TrainingOptions& o) {
@@ -70,6 +99,8 @@ TrainingDataOptions training_data_options(const TrainingOptions& o) {
   d.input.cutoff = o.model.visnet.cutoff;
   d.input.domains = static_cast<int>(o.model.pooling_domains);
   d.input.dtype = o.float64 ? torch::kFloat64 : torch::kFloat32;
+  if (!o.residue_embeddings.empty())
+    d.input.residue_embeddings = parallel_io::ResidueEmbeddingTable::read(o.residue_embeddings);
   d.seed = o.seed;
   return d;
 }
@@ -81,6 +112,7 @@ class TrainingData::Impl {
   std::vector<pio::WindowSample> validation;  ///< all ranks' windows, in order
   std::unique_ptr<pio::ShardedWindowSampler> sampler;
   int rank = 0, ranks = 1;
+  std::vector<std::string> property_names, property_units;  ///< properties every dataset has, sorted
 };
 
 TrainingData::TrainingData(const TrainingDataOptions& options, MPI_Comm comm)
@@ -124,10 +156,29 @@ TrainingData::TrainingData(const TrainingDataOptions& options, MPI_Comm comm)
       whole.has_ligand = has_ligand_atoms(ds.system, {});
       ds.units.push_back(std::move(whole));
     }
+    impl_->datasets.push_back(std::move(ds));
+  }
+  // Validation: the chronological tail of every trajectory. Molecule sets (prepare --molecules) are
+  // many one-frame datasets, whose tails are empty; there whole datasets are held out instead: the last
+  // ceil(fraction x files) files, at most all but one so that training keeps data.
+  bool single_frames = true;
+  for (const Dataset& ds : impl_->datasets)
+    for (const auto& info : ds.trajectories) single_frames = single_frames && info.frame_count == 1;
+  const std::size_t files = impl_->datasets.size();
+  const std::size_t held_out_files =
+      single_frames
+          ? std::min(files - 1,
+                     static_cast<std::size_t>(std::ceil(options_.validation_fraction * files - 1e-9)))
+          : 0;
+  for (std::size_t d = 0; d < files; ++d) {
+    Dataset& ds = impl_->datasets[d];
+    const bool held_out_dataset = d + held_out_files >= files;
     for (std::size_t t = 0; t < ds.trajectories.size(); ++t) {
       const auto& info = ds.trajectories[t];
       const auto held_out =
-          static_cast<std::int64_t>(std::floor(options_.validation_fraction * info.frame_count));
+          held_out_dataset
+              ? info.frame_count
+              : static_cast<std::int64_t>(std::floor(options_.validation_fraction * info.frame_count));
       ds.training_frames.push_back(info.frame_count - held_out);
       // Validation: non-overlapping windows of the tail.
       for (std::int64_t start = info.frame_count - held_out;
@@ -149,8 +200,8 @@ TrainingData::TrainingData(const TrainingDataOptions& options, MPI_Comm comm)
         sampler_trajectories.push_back(training);
       }
     }
-    impl_->datasets.push_back(std::move(ds));
   }
+  find_common_properties(impl_->datasets, impl_->property_names, impl_->property_units);
   if (impl_->validation.size() > static_cast<std::size_t>(std::max(0, options_.validation_windows))) {
     // Evenly spread over the list, so every trajectory and fragment keeps a share.
     std::vector<pio::WindowSample> kept;
@@ -210,6 +261,14 @@ TrainingExample TrainingData::load(const pio::WindowSample& sample) {
               options_.input.cutoff);
   if (!whole) example.atom_weight = torch::tensor(unit.weight).to(dtype);
 
+  // Properties label the whole system (a molecule): a fragment has none.
+  if (whole && !ds.property_columns.empty()) {
+    const auto& values = ds.reader->properties().values;
+    std::vector<double> labels;
+    for (std::size_t column : ds.property_columns)
+      labels.push_back(values[column].at(static_cast<std::size_t>(sample.first_frame)));
+    example.properties = torch::tensor(labels, torch::kFloat64);
+  }
   if (whole && ds.has_energy) {
     const auto energy = ds.reader->h5md().read_observable("potential_energy", sample.first_frame, 1);
     example.energy = torch::tensor(energy, torch::kFloat64);
@@ -277,6 +336,42 @@ EnergyStatistics TrainingData::energy_statistics(int max_frames) const {
   stats.mean = energy_sum / static_cast<double>(energy_count);
   stats.std = std::sqrt(force_sq / static_cast<double>(force_count));
   if (!(stats.std > 1e-8)) stats.std = 1.0;  // forces all zero: keep the head's natural scale
+  return stats;
+}
+
+std::vector<std::string> TrainingData::property_names() const {
+  return impl_->property_names;
+}
+
+std::vector<std::string> TrainingData::property_units() const {
+  return impl_->property_units;
+}
+
+std::vector<std::pair<double, double>> TrainingData::property_statistics() const {
+  // Every training frame (properties are read once per file, so this is cheap); the files and the
+  // split are the same on every rank, hence so are the statistics.
+  const std::size_t count = impl_->property_names.size();
+  std::vector<double> sum(count, 0.0), sum_sq(count, 0.0);
+  std::int64_t frames = 0;
+  for (const Dataset& ds : impl_->datasets) {
+    const auto& values = ds.reader->properties().values;
+    for (std::size_t t = 0; t < ds.trajectories.size(); ++t) {
+      const auto first = static_cast<std::size_t>(ds.trajectories[t].first_frame);
+      for (std::int64_t f = 0; f < ds.training_frames[t]; ++f, ++frames) {
+        for (std::size_t p = 0; p < count; ++p) {
+          const double v = values[ds.property_columns[p]][first + static_cast<std::size_t>(f)];
+          sum[p] += v, sum_sq[p] += v * v;
+        }
+      }
+    }
+  }
+  std::vector<std::pair<double, double>> stats;
+  for (std::size_t p = 0; p < count; ++p) {
+    const double mean = frames > 0 ? sum[p] / static_cast<double>(frames) : 0.0;
+    const double variance =
+        frames > 0 ? std::max(0.0, sum_sq[p] / static_cast<double>(frames) - mean * mean) : 0.0;
+    stats.emplace_back(mean, std::max(std::sqrt(variance), 1e-6));
+  }
   return stats;
 }
 

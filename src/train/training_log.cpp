@@ -95,6 +95,7 @@ void TrainingLog::step(const StepRecord& r) {
   put(row, "loss_energy", r.loss_energy);
   put(row, "loss_forces", r.loss_forces);
   if (r.force_mae >= 0) put(row, "force_mae", r.force_mae);
+  for (const auto& [key, value] : r.properties) put(row, key.c_str(), value);
   row["epoch"] = r.epoch;
   put(row, "lr", r.lr);
   put(row, "grad_norm", r.grad_norm);
@@ -142,6 +143,7 @@ void TrainingLog::validation(const ValidationRecord& r) {
   put(row, "loss_forces", r.loss_forces);
   if (r.energy_mae >= 0) put(row, "energy_mae", r.energy_mae);
   if (r.force_mae >= 0) put(row, "force_mae", r.force_mae);
+  for (const auto& [key, value] : r.properties) put(row, key.c_str(), value);
   row["windows"] = r.windows;
   file_ << row.dump() << '\n';
   file_.flush();
@@ -149,6 +151,7 @@ void TrainingLog::validation(const ValidationRecord& r) {
   text << "validation at step " << r.step << ": loss " << r.loss << " (eps " << r.loss_diffusion << ")";
   if (r.energy_mae >= 0) text << ", energy MAE " << r.energy_mae << " kJ/mol";
   if (r.force_mae >= 0) text << ", force MAE " << r.force_mae << " kJ/mol/A";
+  for (const auto& [key, value] : r.properties) text << ", " << key << " " << value;
   text << " over " << r.windows << " windows";
   note(text.str());
 }

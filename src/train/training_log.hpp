@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iosfwd>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hemeplm::train {
 
@@ -22,6 +24,8 @@ struct StepRecord {
   double allreduce_fraction = 0;  ///< share of the step spent in the gradient all-reduce
   double step_seconds = 0;
   bool skipped = false;
+  /// Per-property terms ("loss_gap", "gap_mae", ...), written as extra columns.
+  std::vector<std::pair<std::string, double>> properties;
 };
 
 struct ValidationRecord {
@@ -29,6 +33,7 @@ struct ValidationRecord {
   double loss = 0, loss_diffusion = 0, loss_energy = 0, loss_forces = 0;
   double energy_mae = -1, force_mae = -1;  ///< kJ/mol and kJ/mol/Å, < 0 without labels
   std::int64_t windows = 0;
+  std::vector<std::pair<std::string, double>> properties;  ///< as in StepRecord
 };
 
 class TrainingLog {

@@ -61,6 +61,52 @@ Draw draw_for(const TrainingExample& example, const ExampleKey& key, const LossS
   return d;
 }
 
+/// The examples' inputs for a clean-frame evaluation (energies, properties): no masks, step 0.
+model::HemePLMInput clean_input(const TrainingExample& example) {
+  model::HemePLMInput in = example.input;
+  in.known_frames = torch::Tensor(), in.known_atoms = torch::Tensor(), in.x_given = torch::Tensor();
+  in.diffusion_step = torch::zeros({1}, torch::kInt64);
+  return in;
+}
+
+/// Property terms of the examples with property labels: sum over terms of weight * sum over molecules of
+/// (standardised prediction - standardised label)^2; undefined when no example has labels.
+torch::Tensor property_loss(model::HemePLM& model, const std::vector<TrainingExample>& examples,
+                            const LossSettings& s, LossSums& sums) {
+  const auto terms = s.properties.size();
+  sums.property_squared.assign(terms, 0.0);
+  sums.property_abs.assign(terms, 0.0);
+  std::vector<model::HemePLMInput> labelled;
+  std::vector<torch::Tensor> labels;
+  for (const auto& example : examples) {
+    if (!example.properties.defined()) continue;
+    labelled.push_back(clean_input(example));
+    labels.push_back(example.properties.to(torch::kFloat64).reshape({1, -1}));
+  }
+  if (labelled.empty()) return {};
+  auto in = model::concatenate_inputs(labelled);
+  move_to(in, s.device);
+  const auto predicted = model->properties_standardised(in.context_graph());  // [B, P_model]
+  const auto all_labels = torch::cat(labels).to(s.device);                    // [B, P_data]
+  const auto statistics = model->property_standardization();
+  torch::Tensor total;
+  for (std::size_t t = 0; t < terms; ++t) {
+    const auto& term = s.properties[t];
+    const auto [offset, scale] = statistics.at(static_cast<std::size_t>(term.head));
+    const auto prediction = predicted.select(1, term.head);
+    const auto label = ((all_labels.select(1, term.label) - offset) / scale).to(prediction.scalar_type());
+    const auto squared = (prediction - label).pow(2).sum();
+    total = total.defined() ? total + term.weight * squared : term.weight * squared;
+    sums.property_squared[t] = squared.item<double>();
+    sums.property_abs[t] =
+        ((prediction.detach().to(torch::kFloat64) - label.to(torch::kFloat64)).abs() * scale)
+            .sum()
+            .item<double>();
+  }
+  sums.property_labelled = static_cast<double>(labelled.size());
+  return total;
+}
+
 }  // namespace
 
 LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& examples,
@@ -81,6 +127,7 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
   const auto accumulate = [&total](const torch::Tensor& term) {
     total = total.defined() ? total + term : term;
   };
+  if (s.diffusion_weight <= 0) groups.clear();  // property-only training: the denoiser does not run
   for (const auto& [mode, members] : groups) {
     std::vector<model::HemePLMInput> inputs;
     std::vector<torch::Tensor> x0, free, noise, weight, steps;
@@ -123,10 +170,10 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
     const auto losses =
         diffusion::epsilon_loss(eps_hat, free_frames, noised, graph, graphs, torch::cat(weight).to(s.device));
     const auto group_loss = losses.sum();
-    accumulate(group_loss);
+    accumulate(s.diffusion_weight * group_loss);
     sums.diffusion += group_loss.item<double>();
-    sums.examples += static_cast<double>(members.size());
   }
+  sums.examples = static_cast<double>(examples.size());
 
   // Energy and forces of the clean first frame, for labelled examples (whole systems only).
   if (s.energy_terms) {
@@ -134,10 +181,7 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
     std::vector<torch::Tensor> energy_ref, force_ref;
     for (auto& example : examples) {
       if (!example.energy.defined()) continue;
-      model::HemePLMInput in = example.input;
-      in.known_frames = torch::Tensor(), in.known_atoms = torch::Tensor(), in.x_given = torch::Tensor();
-      in.diffusion_step = torch::zeros({1}, torch::kInt64);
-      labelled.push_back(std::move(in));
+      labelled.push_back(clean_input(example));
       energy_ref.push_back(example.energy);
       force_ref.push_back(example.forces);
     }
@@ -168,6 +212,10 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
       sums.labelled += static_cast<double>(labelled.size());
       sums.force_components += static_cast<double>(f_ref.numel());
     }
+  }
+  if (!s.properties.empty()) {
+    const auto property_total = property_loss(model, examples, s, sums);
+    if (property_total.defined()) accumulate(property_total);
   }
   if (backward && total.defined() && total.requires_grad()) (total / scale).backward();
   return sums;

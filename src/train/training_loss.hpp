@@ -2,12 +2,14 @@
 // draw of the conditioning masks, the diffusion step and the noise; examples grouped by conditioning mode
 // (a batch shares its conditioning frames) and run through the model; the Kabsch-aligned epsilon loss
 // over free entries (core atoms of fragments only), plus energy and force terms of the ViSNet head on
-// the clean first frame when the data has labels.
+// the clean first frame when the data has labels, and per-molecule property terms (HOMO-LUMO gap, ...)
+// of the property heads on the same clean frame.
 #pragma once
 
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "hemeplm/diffusion/conditioning.hpp"
@@ -17,15 +19,26 @@
 
 namespace hemeplm::train {
 
+/// One supervised per-molecule property: MSE of the standardised prediction against the standardised
+/// label (the head's own mean/std), times `weight`.
+struct PropertyTerm {
+  std::string name;
+  std::int64_t head = 0;   ///< column of HemePLM::properties*() (model property_names() order)
+  std::int64_t label = 0;  ///< entry of TrainingExample::properties (TrainingData::property_names() order)
+  double weight = 1;
+};
+
 struct LossSettings {
   int stage = 2;
+  double diffusion_weight = 1;  ///< 0: the denoiser does not run (property-only training)
   const diffusion::NoiseSchedule* schedule = nullptr;
   diffusion::ConditioningMix mix;
   bool kabsch = true;
   bool energy_terms = false;  ///< labels present and weights > 0
   double energy_weight = 0.05, force_weight = 0.95;
-  double energy_alpha = 0.05;  ///< gradient of the EMA-smoothed energy term = alpha * d(L_E)
-  double energy_std = 1.0;     ///< standardisation scale (kJ/mol and kJ/mol/Å)
+  double energy_alpha = 0.05;            ///< gradient of the EMA-smoothed energy term = alpha * d(L_E)
+  double energy_std = 1.0;               ///< standardisation scale (kJ/mol and kJ/mol/Å)
+  std::vector<PropertyTerm> properties;  ///< empty: no property terms
   std::uint64_t seed = 1;
   torch::Device device = torch::kCPU;
 };
@@ -47,10 +60,15 @@ struct LossSums {
   double labelled = 0;    ///< examples with energy labels
   double force_components = 0;
   double examples = 0;
+  /// Per LossSettings::properties term: sums of squared standardised errors and of absolute physical
+  /// errors over the molecules with labels (property_labelled of them).
+  std::vector<double> property_squared, property_abs;
+  double property_labelled = 0;
 };
 
 /// Computes the batch loss; with `backward`, backpropagates
-/// (sum of eps losses + energy_weight * energy_alpha * sum E + force_weight * sum F) / scale.
+/// (diffusion_weight * sum of eps losses + energy_weight * energy_alpha * sum E + force_weight * sum F
+///  + sum over property terms of weight * sum of squared standardised errors) / scale.
 LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& examples,
                     const std::vector<ExampleKey>& keys, const LossSettings& settings, bool backward,
                     double scale);

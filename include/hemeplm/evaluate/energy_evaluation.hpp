@@ -1,7 +1,8 @@
 // The checkpoint's energy/force head against reference labels (MSE, MAE, R², Pearson for energies; MAE
 // and R² for force components; per-residue force errors and predicted per-residue energies), and the
-// model's energies on generated frames for the energy distributions. Writes the energy CSV files of
-// docs/evaluation.md; torch stays behind this header.
+// model's energies on generated frames for the energy distributions, and the property heads (HOMO-LUMO
+// gap, ...) against per-molecule labels. Writes the energy and property CSV files of docs/evaluation.md;
+// torch stays behind this header.
 #pragma once
 #include <iosfwd>
 #include <string>
@@ -53,5 +54,35 @@ RegressionMetrics regression_metrics(const std::vector<double>& truth, const std
 std::string evaluate_energy_head(const EnergyEvaluationOptions& options, const Trajectory& reference,
                                  const std::vector<std::pair<std::string, const Trajectory*>>& generated,
                                  const std::string& out_dir, std::ostream& log);
+
+/// What a training checkpoint can be evaluated for (read from its configuration, no model built).
+struct CheckpointHeads {
+  bool energy = false;                  ///< the energy/force head was trained (energy labels)
+  std::vector<std::string> properties;  ///< the model's property heads (model.property_heads)
+};
+/// InputError naming the checkpoint when it is not a hemeplm training checkpoint.
+CheckpointHeads checkpoint_heads(const std::string& checkpoint);
+
+struct PropertyEvaluationOptions {
+  std::string checkpoint;  ///< training checkpoint with property heads (model.property_heads)
+  bool use_ema = true;     ///< the EMA weights, as sampling uses
+  bool float64 = true;     ///< evaluate in float64 (false: the checkpoint's dtype)
+  int threads = 0;         ///< torch threads (0: hardware concurrency)
+};
+
+/// The checkpoint's property heads (HOMO-LUMO gap, ...) on every frame of every reference file (each file
+/// its own system, e.g. one QM9 molecule per file from `hemeplm prepare --molecules`), against the
+/// labels the files store under /observables/properties. Writes out_dir/properties.csv (file, frame,
+/// property, unit, label, prediction) and returns the JSON text of metrics.json's "properties" object:
+///   {"checkpoint", "checkpoint_step", "weights", "dtype", "files", "frames",
+///    "properties": {<name>: {unit, count, mse, mae, rmse, r2, pearson, mean_baseline_mae,
+///                            training_mean, training_std} or null without labels},
+///    "csv": ["properties.csv"], "notes": [...]}
+/// mean_baseline_mae is the MAE of always predicting the head's training mean (its standardisation mean).
+/// InputError naming the checkpoint when it has no property heads, and naming a file that has no
+/// hemeplm topology; a file lacking a property only adds a note. Needs a running Kokkos runtime.
+std::string evaluate_property_heads(const PropertyEvaluationOptions& options,
+                                    const std::vector<std::string>& reference_files,
+                                    const std::string& out_dir, std::ostream& log);
 
 }  // namespace hemeplm::evaluate

@@ -73,12 +73,21 @@ struct HemePLMConfig {
   std::int64_t pooling_domains = 8;
   std::int64_t pooling_heads = 8;
   DenoiserOptions denoiser;
+  /// E of precomputed per-residue embeddings (protein-language-model vectors, `--residue-embeddings`):
+  /// projected by Linear(E, visnet.hidden) and added to the residue tokens. 0 = none (no parameters).
+  std::int64_t residue_embedding_dim = 0;
+  /// Per-molecule scalar property heads, comma-separated names ("gap"); empty = none. Each is a gated
+  /// equivariant head on the ViSNet output with an invariant, standardised output.
+  std::string property_heads;
 
   CrossAttentionOptions cross_attention() const;
   PoolingOptions pooling() const;
   /// Throws hemeplm::UsageError naming every inconsistent value at once.
   void validate() const;
 };
+
+/// The names of a property_heads list: split at commas, blanks trimmed, empty items dropped.
+std::vector<std::string> split_property_heads(const std::string& list);
 
 /// "paper" (18,449,543 parameters: the spec's 18,449,511 plus 8 distance-bias weights in each of the
 /// 4 cross-attention sub-blocks) or "tiny" (< 300k, for tests and the CPU demo).
@@ -100,6 +109,8 @@ struct ModuleParameterCount {
 ///   pooling       2 (4H^2 + 4H) + (K + 1) H + 4H
 ///   denoiser      5,390 + 63 D + n (2 (9D^2 + 26D + 46) + 2 (7D^2 + 41D + 1) + 4D + 6) - 1 + (n - 1) 2D + 2D
 ///   context_adapter H D + D
+///   residue_embedding E H + H (only when residue_embedding_dim > 0)
+///   property_heads P (21 H^2 / 4 + 4H + 2) for P property heads (only when P > 0)
 std::vector<ModuleParameterCount> expected_parameter_counts(const HemePLMConfig& config);
 
 /// Builds the model (LibTorch) and counts its parameters per top-level module.

@@ -22,12 +22,15 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "hemeplm/model/atom_graph.hpp"
 #include "hemeplm/model/config.hpp"
 #include "hemeplm/model/cross_attention.hpp"
 #include "hemeplm/model/pooling.hpp"
+#include "hemeplm/model/property_heads.hpp"
 #include "hemeplm/model/temporal.hpp"
 #include "hemeplm/model/time_embedding.hpp"
 #include "hemeplm/model/visnet.hpp"
@@ -59,6 +62,9 @@ struct HemePLMInput {
   torch::Tensor residue_anchor;  ///< [R] int64 atom index of the anchor (C-alpha, or a cofactor's metal)
   torch::Tensor residue_domain;  ///< [R] int64 domain in [0, K), -1 = not pooled (e.g. buffer residues)
   torch::Tensor ligand_atom;     ///< [N] bool, atoms that are ligand tokens in the cross-attention
+  /// [R, E] precomputed per-residue embeddings (model dtype), required when the model's
+  /// residue_embedding_dim E > 0 and residues are present; must be undefined when E = 0.
+  torch::Tensor residue_embedding;
 
   // Frames.
   torch::Tensor frame_times;   ///< [T] int64 frame index (only offsets matter)
@@ -90,7 +96,9 @@ struct ContextEncoding {
 TokenSet pooled_key_tokens(const PooledTokens& pooled, const torch::Tensor& position_template);
 
 /// The HemePLM model; parameter names are stable (they are the checkpoint's dataset names):
-/// energy_model, time_mlp, residue_tokens, cross_attention.<i>, pooling, denoiser, context_adapter.
+/// energy_model, time_mlp, residue_tokens, cross_attention.<i>, pooling, denoiser, context_adapter,
+/// and residue_embedding only when residue_embedding_dim > 0, property_heads only when the config lists
+/// property heads (so older checkpoints load unchanged).
 class HemePLMImpl : public torch::nn::Module {
  public:
   explicit HemePLMImpl(const HemePLMConfig& config);
@@ -145,6 +153,19 @@ class HemePLMImpl : public torch::nn::Module {
   torch::Tensor residue_energies(const AtomGraph& graph, const torch::Tensor& residue_index,
                                  std::int64_t residue_count);
 
+  /// Per-molecule properties of each graph [B, P] (P = property_names().size()), physical units, from
+  /// the shared ViSNet backbone on `graph`; UsageError when the model has no property heads.
+  torch::Tensor properties(const AtomGraph& graph);
+  /// The same in standardised units ((value - mean) / std per head): what the training loss compares.
+  torch::Tensor properties_standardised(const AtomGraph& graph);
+  /// (mean, std) per head in property_names() order, physical units.
+  void set_property_standardization(const std::vector<std::pair<double, double>>& statistics);
+  std::vector<std::pair<double, double>> property_standardization() const;
+  /// The model's property heads in order (config.property_heads); empty when none.
+  std::vector<std::string> property_names() const;
+  bool has_property_heads() const { return !property_heads_.is_empty(); }
+  PropertyHeads property_heads() const { return property_heads_; }
+
   /// Stage 2: requires_grad = false on the denoiser's stage-1 part (embedding, input_linear, spatial).
   void freeze_spatial();
 
@@ -161,6 +182,8 @@ class HemePLMImpl : public torch::nn::Module {
   HierarchicalPooling pooling_{nullptr};
   EGInterpolator denoiser_{nullptr};
   torch::nn::Linear context_adapter_{nullptr};
+  torch::nn::Linear residue_embedding_{nullptr};  ///< E -> visnet.hidden, only when E > 0
+  PropertyHeads property_heads_{nullptr};         ///< only when config.property_heads is non-empty
 };
 TORCH_MODULE(HemePLM);
 

@@ -45,11 +45,26 @@ class DatasetReader {
   /// Box of the window's first frame, or nullopt for a non-periodic dataset.
   std::optional<Box> box(const WindowSample& sample) const { return reader_.box(sample.first_frame); }
 
+  /// Per-frame property labels (/observables/properties, read once when the file is opened).
+  std::vector<std::string> property_names() const { return properties_.names; }  ///< sorted
+  /// The stored unit of a property ("" when none); InputError when the dataset lacks the property.
+  std::string property_unit(const std::string& name) const;
+  /// A property's value at a frame (global index), as stored; InputError when the dataset lacks it,
+  /// UsageError for a frame outside the file.
+  double property(const std::string& name, std::int64_t frame) const;
+  const FrameProperties& properties() const { return properties_; }
+
  private:
+  std::size_t property_index(const std::string& name) const;
+
   H5mdReader reader_;
+  FrameProperties properties_;
   int window_frames_;
   std::vector<std::pair<int, int>> sorted_;  ///< (atom, position in the list), reused between reads
   std::vector<Vec3> scratch_;                ///< one run's frames, reused between reads
 };
+
+/// Every property of every frame of a dataset (opened with MPI_COMM_SELF): for evaluation.
+FrameProperties read_frame_properties(const std::string& h5md_path);
 
 }  // namespace hemeplm::parallel_io

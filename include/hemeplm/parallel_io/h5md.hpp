@@ -33,7 +33,10 @@ struct H5mdWriterOptions {
   bool velocities = false;               ///< write particles/trajectory/velocity (Å/ps)
   bool forces = false;                   ///< write particles/trajectory/force (kJ/mol/Å)
   std::vector<std::string> observables;  ///< scalar series under /observables, e.g. "potential_energy";
-                                         ///< names ending in "energy" get unit "kJ mol-1"
+                                         ///< names ending in "energy" get unit "kJ mol-1"; a name with
+                                         ///< '/' ("properties/gap") lives in a subgroup
+  /// Units of the observables, in their order; empty (or a shorter list) = the rule above.
+  std::vector<std::string> observable_units;
   std::string author = "hemeplm";
   std::string config_json = "{}";      ///< resolved configuration, stored in /parameters/hemeplm
   std::string provenance_json = "{}";  ///< program, inputs, force field, charge model, ...
@@ -84,6 +87,20 @@ struct TrajectoryInfo {
   double dt_ps = 0;
 };
 
+/// Per-frame scalar labels of a dataset (/observables/properties/<name>, docs/h5md-layout.md).
+struct FrameProperties {
+  std::vector<std::string> names;           ///< sorted
+  std::vector<std::string> units;           ///< per name; "" when the file states none
+  std::vector<std::vector<double>> values;  ///< [name][frame], as stored (no unit conversion)
+};
+
+/// Group of the property series in a dataset, and the observable name of one property for
+/// H5mdWriterOptions::observables.
+inline constexpr const char* kPropertiesGroup = "/observables/properties";
+inline std::string property_observable(const std::string& name) {
+  return "properties/" + name;
+}
+
 /// Reader of hemeplm (and other MDAnalysis-compatible) H5MD files. With a communicator other than
 /// MPI_COMM_SELF the file is opened with MPI-IO and each rank reads independently what it asks for.
 /// Errors are InputError naming the file and the dataset.
@@ -111,6 +128,8 @@ class H5mdReader {
   /// Box of a frame, or nullopt for a non-periodic file.
   std::optional<Box> box(std::int64_t frame) const;
   std::vector<double> read_observable(const std::string& name, std::int64_t first, std::int64_t count) const;
+  /// Every property series of every frame (empty when the file has none).
+  FrameProperties read_properties() const;
 
   /// The System stored in /parameters/hemeplm/topology, with frame 0's positions and features
   /// recomputed. InputError when the file has no hemeplm topology.

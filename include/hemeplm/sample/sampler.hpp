@@ -39,6 +39,9 @@ struct SampleOptions {
   double clip_x0 = 0.0;
   std::uint64_t seed = 0;
   std::string ranks_plan;  ///< plan file; empty = make one for this run's ranks
+  /// Per-residue embeddings (HDF5/NPY, docs/residue-embeddings.md) for a checkpoint trained with
+  /// --residue-embeddings; empty = none (an error for such a checkpoint).
+  std::string residue_embeddings;
   int core_residues = 32;  ///< plan made here: residues per fragment core (larger: less overlap)
   double buffer = 10.0;    ///< Å, plan made here: buffer radius
   double blend = 2.0;      ///< Å, plan made here: weight taper width

@@ -5,12 +5,14 @@
 
 #include <torch/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "hemeplm/core/span.hpp"
 #include "hemeplm/core/system.hpp"
 #include "hemeplm/model/hemeplm_model.hpp"
+#include "hemeplm/parallel_io/residue_embeddings.hpp"
 
 namespace hemeplm::train {
 
@@ -21,6 +23,9 @@ struct ModelInputOptions {
                         ///< 0 = residues are not pooled (residue_domain all -1)
   torch::ScalarType dtype = torch::kFloat32;  ///< of features, positions and x_given (float64 for tests)
   bool with_context = true;                   ///< false: no context_positions/radius graph (no ViSNet)
+  /// Per-residue embeddings looked up by (chain, residue number, insertion) for every residue token
+  /// (residue_embedding [R, E]); null = none.
+  std::shared_ptr<const parallel_io::ResidueEmbeddingTable> residue_embeddings;
 };
 
 /// Residue-token type of an amino-acid name: ALA ARG ASN ASP CYS GLN GLU GLY HIS ILE LEU LYS MET PHE

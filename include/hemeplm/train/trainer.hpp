@@ -34,6 +34,9 @@ struct TrainingOptions {
   int stage = 2;     ///< 1: conformer pretraining on single frames; 2: temporal, spatial layers frozen
   std::string init;  ///< checkpoint whose parameters initialise the model (stage 2 from stage 1)
   bool float64 = false;
+  /// Precomputed per-residue embeddings (HDF5/NPY, docs/residue-embeddings.md); empty = none. Sets the
+  /// model's residue_embedding.dim to the file's width.
+  std::string residue_embeddings;
 
   // Diffusion and loss.
   int diffusion_steps = 1000;
@@ -43,6 +46,10 @@ struct TrainingOptions {
   double energy_weight = 0.05;  ///< lambda_E (used when every dataset has energies and forces)
   double force_weight = 0.95;   ///< lambda_F
   double energy_ema = 0.05;     ///< EMA alpha of the energy term (TorchMD-Net)
+  /// Supervised targets with weights, "energy:0.05,forces:0.95,gap:1" (a name alone takes weight 1; the
+  /// energy and force weights default to energy_weight and force_weight). Empty = energy and forces when
+  /// every dataset has them. Property names must be the model's property_heads.
+  std::string targets;
 
   // Optimisation.
   std::int64_t steps = 1000;

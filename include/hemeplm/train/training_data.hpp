@@ -3,7 +3,9 @@
 // x0, the per-atom loss weights and, when the dataset has them, the energy and forces of the window's
 // first frame. Systems larger than max_sample_atoms are cut into the decomposition layer's denoising
 // fragments (core + buffer); the loss then runs over core atoms only, since buffer atoms see a truncated
-// environment. Held-out validation windows are the chronological tail of every trajectory.
+// environment. Held-out validation windows are the chronological tail of every trajectory, or, when every
+// trajectory is a single frame (a molecule set from `prepare --molecules`), the last datasets. Datasets
+// with per-frame properties (/observables/properties) label each example with them.
 #pragma once
 
 #include <mpi.h>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hemeplm/core/vec3.hpp"
@@ -28,7 +31,9 @@ struct TrainingDataOptions {
   std::vector<std::string> files;    ///< H5MD datasets written by `hemeplm prepare`
   int window_frames = 1;             ///< T frames per example (1 = conformer training)
   int window_stride = 1;             ///< frames between window starts
-  double validation_fraction = 0.1;  ///< chronological tail of every trajectory held out, [0, 0.9]
+  double validation_fraction = 0.1;  ///< chronological tail of every trajectory held out, [0, 0.9];
+                                     ///< with one-frame trajectories only: the last ceil(f x files) files
+                                     ///< (at most all but one)
   int validation_windows = 64;       ///< at most this many validation windows in all (evenly spread)
   int max_sample_atoms = 4000;       ///< larger systems are split into denoising fragments
   decomposition::DenoiseOptions fragments;
@@ -46,6 +51,10 @@ struct TrainingExample {
   torch::Tensor atom_weight;  ///< [N] loss weight: 1 core, 0 buffer; undefined = every atom counts
   torch::Tensor energy;       ///< [1] potential energy of frame 0 (kJ/mol), float64; undefined when absent
   torch::Tensor forces;       ///< [N, 3] forces of frame 0 (kJ/mol/Å); undefined when absent
+  /// [P] float64 labels of the window's first frame in TrainingData::property_names() order; undefined
+  /// when the datasets have no common properties, and for fragment samples (properties label the
+  /// whole system).
+  torch::Tensor properties;
   bool has_ligand = false;
 };
 
@@ -80,6 +89,12 @@ class TrainingData {
   /// Mean energy and force scale over up to `max_frames` training frames (the same on every rank).
   EnergyStatistics energy_statistics(int max_frames = 1000) const;
   bool has_energies() const;
+  /// Properties every dataset has (sorted; empty when one dataset has none), their units as stored.
+  std::vector<std::string> property_names() const;
+  std::vector<std::string> property_units() const;
+  /// Per property: mean and population standard deviation (floored at 1e-6) over every training frame
+  /// of every dataset; the same on every rank.
+  std::vector<std::pair<double, double>> property_statistics() const;
   double dt_ps() const;               ///< time between frames of the first trajectory (0 when unknown)
   int fragment_count() const;         ///< samples units per window (1 per unfragmented dataset)
   int max_atoms() const;              ///< largest sample (atoms)
