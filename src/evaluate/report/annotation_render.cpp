@@ -15,28 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Exit status of annotate_render.py when numpy or matplotlib cannot be imported.
-constexpr int kPlotStackMissing = 3;
-
 bool is_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
-}
-
-std::string find_render_script() {
-  if (const char* env = std::getenv("HEMEPLM_ANNOTATE_SCRIPT"); env && *env) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path() / ".." / "share" / "hemeplm" / "annotate_render.py";
-    if (is_file(installed)) return fs::weakly_canonical(installed, ec).string();
-  }
-#ifdef HEMEPLM_SOURCE_PLOT_SCRIPT
-  // The source tree's tools/ folder, beside evaluate_plots.py.
-  const fs::path source = fs::path(HEMEPLM_SOURCE_PLOT_SCRIPT).parent_path() / "annotate_render.py";
-  if (is_file(source)) return source.string();
-#endif
-  return "";
 }
 
 // A Python string literal for PyMOL's "/python" command lines.
@@ -64,16 +45,14 @@ std::string why_failed(const ChildResult& child, const std::string& program) {
 RenderResult render_force_projection(const std::string& out_dir, const std::string& python,
                                      std::ostream& log) {
   RenderResult result;
-  const std::string script = find_render_script();
+  const std::string script = find_tool_script("annotate_render.py", "HEMEPLM_ANNOTATE_SCRIPT");
   if (script.empty() || !is_file(script)) {
     result.notes.push_back(
         "pocket_forces.png skipped: the script annotate_render.py was not found (install "
         "hemeplm or set HEMEPLM_ANNOTATE_SCRIPT)");
     return result;
   }
-  // Debian's python3-matplotlib belongs to /usr/bin/python3 (a pyenv/conda python3 may lack it).
-  std::string interpreter = python;
-  if (interpreter.empty()) interpreter = is_file("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const std::string interpreter = python_interpreter(python);
   log << "annotate: " << interpreter << ' ' << script << ' ' << out_dir << '\n';
   const ChildResult child = run_child_process({interpreter, script, out_dir});
   if (child.exit_status == kPlotStackMissing) {

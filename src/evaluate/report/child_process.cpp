@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 extern char** environ;
@@ -137,6 +138,36 @@ ChildResult run_child_process(const std::vector<std::string>& argv, const std::s
   }
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+namespace {
+
+bool is_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);
+}
+
+}  // namespace
+
+std::string find_tool_script(const std::string& name, const char* env_var) {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv(env_var); env && *env) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path() / ".." / "share" / "hemeplm" / name;
+    if (is_file(installed)) return fs::weakly_canonical(installed, ec).string();
+  }
+#ifdef HEMEPLM_SOURCE_TOOLS_DIR
+  const fs::path source = fs::path(HEMEPLM_SOURCE_TOOLS_DIR) / name;
+  if (is_file(source)) return source.string();
+#endif
+  return "";
+}
+
+std::string python_interpreter(const std::string& requested) {
+  if (!requested.empty()) return requested;
+  return is_file("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 }
 
 std::string last_nonempty_line(const std::string& text) {

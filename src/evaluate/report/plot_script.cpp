@@ -15,9 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Exit status of evaluate_plots.py when numpy or matplotlib cannot be imported.
-constexpr int kPlotStackMissing = 3;
-
 bool is_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
@@ -26,17 +23,7 @@ bool is_file(const fs::path& p) {
 }  // namespace
 
 std::string find_plot_script() {
-  if (const char* env = std::getenv("HEMEPLM_PLOT_SCRIPT"); env && *env) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path() / ".." / "share" / "hemeplm" / "evaluate_plots.py";
-    if (is_file(installed)) return fs::weakly_canonical(installed, ec).string();
-  }
-#ifdef HEMEPLM_SOURCE_PLOT_SCRIPT
-  if (is_file(HEMEPLM_SOURCE_PLOT_SCRIPT)) return HEMEPLM_SOURCE_PLOT_SCRIPT;
-#endif
-  return "";
+  return find_tool_script("evaluate_plots.py", "HEMEPLM_PLOT_SCRIPT");
 }
 
 PlotResult run_plot_script(const std::string& out_dir, const std::string& python, std::ostream& log) {
@@ -52,10 +39,7 @@ PlotResult run_plot_script(const std::string& out_dir, const std::string& python
     log << "plots: none: " << result.missing << '\n';
     return result;
   }
-  // Debian's python3-matplotlib belongs to /usr/bin/python3, which a pyenv or conda python3 earlier in
-  // PATH would hide; PATH's python3 is the fallback where there is no system interpreter.
-  std::string interpreter = python;
-  if (interpreter.empty()) interpreter = is_file("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const std::string interpreter = python_interpreter(python);
   log << "plots: " << interpreter << ' ' << script << ' ' << out_dir << '\n';
 
   const ChildResult child = run_child_process({interpreter, script, out_dir});
