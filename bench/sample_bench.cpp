@@ -1,7 +1,7 @@
 // Sampling throughput of `hemeplm sample` (run_sampling, DecomposedModel) on >10k-atom systems. An MPI
 // program run by hand; one JSON document with a record per case:
 //
-//   mpiexec -n R sample-bench [--cases forecast,step-scaling,rank-speedup,vs-md,paper-memory]
+//   mpiexec -n R sample-bench [--cases forecast,rolling,step-scaling,rank-speedup,vs-md,paper-memory]
 //       [--frames 100] [--steps 10] [--window 8] [--diffusion-steps 1000] [--repeats 3] [--copies 9]
 //       [--threads N] [--keep-freed-memory 1] [--max-batch-atoms 20000] [--paper-max-batch-atoms 4000]
 //       [--max-case-seconds 900]
@@ -9,6 +9,10 @@
 //
 //  forecast      run_sampling (forecast, --frames, --steps denoising steps) of 1S63 and solvated DHFR;
 //                a one-block probe first sets how many frames fit in --max-case-seconds.
+//  rolling       1S63: run_sampling forecast of 2 (T - 1) frames with the block sampler at T - 1 denoising
+//                steps and with --rolling at T - 1 levels (the same model calls per frame once warm): the
+//                rolling sampler's per-call overhead on a large system (it re-encodes the context every
+//                call); frames/s of each and their ratio.
 //  step-scaling  DecomposedModel::epsilon after begin_block (median of --repeats) on 1S63 and on
 //                replicate_system(1S63, --copies); ratio of the two (target <= 11 for 9 copies).
 //  paper-memory  `paper` on the replicated system: peak RSS per rank over begin_block + one epsilon
@@ -378,6 +382,32 @@ json forecast_case(const Args& args, Inputs& in, const std::string& dir, MPI_Com
   return c;
 }
 
+json rolling_case(const Args& args, Inputs& in, const std::string& dir, MPI_Comm comm) {
+  json c = {{"system", "1s63"}, {"atoms", in.ftase.atom_count()}, {"block_frames", args.window}};
+  sample::SampleOptions o;
+  o.checkpoint = dir + "/tiny.ckpt";
+  o.frames = 2 * (args.window - 1);
+  o.steps = args.window - 1;
+  o.max_batch_atoms = args.max_batch_atoms;
+  o.threads = args.threads;
+  o.use_ema = false;
+  o.quiet = true;
+  c["frames"] = o.frames;
+  c["levels"] = o.steps;
+  for (const bool rolling : {false, true}) {
+    o.rolling = rolling;
+    o.out = dir + (rolling ? "/rolling.h5md" : "/plain.h5md");
+    const auto report = sample::run_sampling(comm, in.ftase, std::nullopt, o, nullptr);
+    c[rolling ? "rolling" : "plain"] = {{"frames_per_s", report.frames_per_second},
+                                        {"s_per_model_call", report.seconds_per_step},
+                                        {"seconds", report.seconds}};
+  }
+  c["rolling_over_plain_frames_per_s"] =
+      c["rolling"]["frames_per_s"].get<double>() / c["plain"]["frames_per_s"].get<double>();
+  c["load_average_1min"] = load_average();
+  return c;
+}
+
 json step_scaling_case(const Args& args, Inputs& in, MPI_Comm comm) {
   int ranks = 1;
   MPI_Comm_size(comm, &ranks);
@@ -605,6 +635,8 @@ int main(int argc, char** argv) {
       json c;
       if (name == "forecast")
         c = forecast_case(args, in, dir, MPI_COMM_WORLD);
+      else if (name == "rolling")
+        c = rolling_case(args, in, dir, MPI_COMM_WORLD);
       else if (name == "step-scaling")
         c = step_scaling_case(args, in, MPI_COMM_WORLD);
       else if (name == "paper-memory")

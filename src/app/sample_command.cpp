@@ -25,7 +25,7 @@ class SampleCommand final : public Command {
   const char* usage() const override {
     return "--checkpoint FILE --structure FILE [--ligand FILE]... --mode forecast|tps|inpaint|unconditional "
            "[--end FILE] [--inpaint-atoms SELECTION] [--frames N] [--block-frames T] [--steps S] "
-           "[--sampler ddpm|ddim] [--seed X] [--ranks-plan plan.json] --out FILE.h5md [--resume]";
+           "[--rolling] [--sampler ddpm|ddim] [--seed X] [--ranks-plan plan.json] --out FILE.h5md [--resume]";
   }
   void add_options(po::options_description& options) const override {
     const sample::SampleOptions d;
@@ -63,6 +63,10 @@ class SampleCommand final : public Command {
         "frames per block (0 = the checkpoint's training window); memory does not grow with --frames")(
         "steps", po::value<std::int64_t>()->default_value(0)->value_name("S"),
         "denoising steps (0 = the checkpoint's diffusion steps; fewer are evenly spaced)")(
+        "rolling", po::bool_switch(),
+        "forecast with the rolling (diagonal) sampler: the window's T-1 free frames sit at staggered noise "
+        "levels and every model call advances each frame one level (--steps: a multiple of T-1, default T-1, "
+        "i.e. one finished frame per call; needs a checkpoint trained with --per-frame-noise)")(
         "sampler", po::value<std::string>()->default_value(d.sampler)->value_name("ddpm|ddim"),
         "ancestral DDPM or DDIM")("eta", po::value<double>()->default_value(d.eta)->value_name("X"),
                                   "DDIM stochasticity in [0, 1] (0 = deterministic)")(
@@ -128,6 +132,7 @@ class SampleCommand final : public Command {
     s.frames = o["frames"].as<std::int64_t>();
     s.block_frames = o["block-frames"].as<std::int64_t>();
     s.steps = o["steps"].as<std::int64_t>();
+    s.rolling = o["rolling"].as<bool>();
     s.sampler = o["sampler"].as<std::string>();
     s.eta = o["eta"].as<double>();
     s.clip_x0 = o["clip-x0"].as<double>();

@@ -96,6 +96,9 @@ class TrainCommand final : public Command {
         "noise schedule (linear is scaled by 1000/S so few steps still reach noise)")(
         "no-kabsch", po::bool_switch(),
         "do not align the noisy trajectory onto the clean one (on by default)")(
+        "per-frame-noise", po::value<double>()->default_value(d.per_frame_noise)->value_name("P"),
+        "fraction of stage-2 windows trained with staggered per-frame noise levels, which `hemeplm sample "
+        "--rolling` needs (0.5 keeps the plain block sampler as good)")(
         "conditioning", po::value<std::string>()->default_value(d.conditioning)->value_name("MIX"),
         "relative frequencies of the conditioning modes drawn per example (stage 2)")(
         "energy-weight", po::value<double>()->default_value(d.energy_weight)->value_name("W"),
@@ -182,6 +185,7 @@ class TrainCommand final : public Command {
     t.diffusion_steps = o["diffusion-steps"].as<int>();
     t.schedule = o["schedule"].as<std::string>();
     t.kabsch = !o["no-kabsch"].as<bool>();
+    t.per_frame_noise = o["per-frame-noise"].as<double>();
     t.conditioning = o["conditioning"].as<std::string>();
     t.energy_weight = o["energy-weight"].as<double>();
     t.force_weight = o["force-weight"].as<double>();

@@ -4,11 +4,25 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "hemeplm/core/error.hpp"
 #include "hemeplm/diffusion/geometry.hpp"
 
 namespace hemeplm::diffusion {
+namespace {
+
+/// remove_center_of_mass for each frame separately: per graph and frame, the mean over the graph's
+/// selected atoms of that frame.
+torch::Tensor remove_center_of_mass_per_frame(const torch::Tensor& x, const torch::Tensor& graph,
+                                              std::int64_t graph_count, const torch::Tensor& entries) {
+  std::vector<torch::Tensor> frames;
+  for (std::int64_t f = 0; f < x.size(1); ++f)
+    frames.push_back(remove_center_of_mass(x.narrow(1, f, 1), graph, graph_count, entries.narrow(1, f, 1)));
+  return torch::cat(frames, 1);
+}
+
+}  // namespace
 
 NoisedBatch corrupt(const NoiseSchedule& schedule, const torch::Tensor& x0, const torch::Tensor& graph,
                     std::int64_t graph_count, const torch::Tensor& steps, const torch::Tensor& free,
@@ -22,8 +36,11 @@ NoisedBatch corrupt(const NoiseSchedule& schedule, const torch::Tensor& x0, cons
   if (!free.defined() || free.dim() != 2 || free.size(0) != x0.size(0) || free.size(1) != x0.size(1)) {
     throw UsageError("diffusion corruption: free-entry mask must be [atoms, frames]");
   }
-  if (!steps.defined() || steps.dim() != 1 || steps.size(0) != graph_count) {
-    throw UsageError("diffusion corruption: steps must hold one diffusion step per graph");
+  const bool per_frame = steps.defined() && steps.dim() == 2;
+  if (!steps.defined() || (steps.dim() != 1 && !per_frame) || steps.size(0) != graph_count ||
+      (per_frame && steps.size(1) != x0.size(1))) {
+    throw UsageError(
+        "diffusion corruption: steps must hold one diffusion step per graph, or per graph and frame");
   }
   if (graph_count > 0) {
     const auto lo = steps.min().item<std::int64_t>();
@@ -41,7 +58,8 @@ NoisedBatch corrupt(const NoiseSchedule& schedule, const torch::Tensor& x0, cons
   const auto maskx = mask.unsqueeze(-1);
   // Known entries carry no noise; the CoM projection over the free entries alone keeps them at zero.
   auto eps = noise.to(x0.device(), torch::kFloat64) * maskx.to(torch::kFloat64);
-  eps = remove_center_of_mass(eps, graph, graph_count, mask);
+  eps = per_frame ? remove_center_of_mass_per_frame(eps, graph, graph_count, mask)
+                  : remove_center_of_mass(eps, graph, graph_count, mask);
   const auto sa = schedule.per_atom(schedule.sqrt_alphas_cumprod(), steps, graph).to(x0.device());
   const auto s1 = schedule.per_atom(schedule.sqrt_one_minus_alphas_cumprod(), steps, graph).to(x0.device());
   const auto signal = sa * x0d;
@@ -51,7 +69,12 @@ NoisedBatch corrupt(const NoiseSchedule& schedule, const torch::Tensor& x0, cons
     // Rotation: Kabsch onto x0 (scaling the target by sqrt(abar) > 0 leaves it unchanged). Translation: onto
     // sqrt(abar) x0's free centroid, which is where x_t's already is; aligning onto x0 itself would shift it
     // by (1 - sqrt(abar)) x0's free centroid and give the target a CoM the CoM-free eps_hat cannot match.
-    const auto aligned = kabsch_align(x_t, signal, graph, graph_count, mask);
+    auto aligned = kabsch_align(x_t, signal, graph, graph_count, mask);
+    if (per_frame) {
+      // The joint rotation moves each frame's centroid a little; put every frame's free centroid back at
+      // sqrt(abar_f) times x0's, so the target stays CoM-free per frame as the noise was drawn.
+      aligned = signal + remove_center_of_mass_per_frame(aligned - signal, graph, graph_count, mask);
+    }
     x_t = torch::where(maskx, aligned, x0d);
     target = torch::where(maskx, (x_t - signal) / s1, torch::zeros_like(x_t));
   }

@@ -76,8 +76,11 @@ NoiseSchedule::NoiseSchedule(ScheduleKind kind, int steps) : kind_(kind), steps_
 torch::Tensor NoiseSchedule::per_atom(const torch::Tensor& table, const torch::Tensor& steps,
                                       const torch::Tensor& graph) const {
   const auto device = graph.device();
-  const auto per_graph = table.to(device).index_select(0, steps.to(device, torch::kLong));
-  return per_graph.index_select(0, graph.to(torch::kLong)).view({-1, 1, 1});
+  const auto flat = table.to(device).index_select(0, steps.to(device, torch::kLong).reshape({-1}));
+  if (steps.dim() == 2) {  // per-frame steps [B, T] -> [N, T, 1]
+    return flat.view(steps.sizes()).index_select(0, graph.to(torch::kLong)).unsqueeze(-1);
+  }
+  return flat.index_select(0, graph.to(torch::kLong)).view({-1, 1, 1});
 }
 
 }  // namespace hemeplm::diffusion

@@ -31,6 +31,14 @@ std::pair<torch::Tensor, torch::Tensor> embed_trajectory(ESEmbedding& embedding,
                                                          torch::nn::Linear& input_linear,
                                                          const MoleculeInput& in, std::int64_t frames) {
   auto [h0, edge_attr] = embedding->forward(in);
+  if (in.diffusion_step.dim() == 2) {
+    // Per-frame steps [N, T] (rolling sampler, per-frame noise training): one embedding per frame.
+    const auto n = h0.size(0);
+    const auto t_emb = es_sin_embedding(in.diffusion_step.reshape({-1}), 32, h0.scalar_type())
+                           .view({n, in.diffusion_step.size(1), 32});
+    return {input_linear(torch::cat({h0.unsqueeze(1).expand({n, t_emb.size(1), h0.size(1)}), t_emb}, -1)),
+            edge_attr};
+  }
   const auto t_emb = es_sin_embedding(in.diffusion_step, 32, h0.scalar_type());
   const auto h = input_linear(torch::cat({h0, t_emb}, -1));
   // Atom features and the step are frame-independent: one embedding, broadcast over T.

@@ -86,6 +86,10 @@ void HemePLMImpl::check_input(const HemePLMInput& in) const {
   rows(in.context_positions, n, "context_positions");
   rows(in.x_given, n, "x_given");
   rows(in.diffusion_step, in.graph_count, "diffusion_step");
+  if (in.diffusion_step.defined() && in.diffusion_step.dim() == 2 && in.frame_times.defined() &&
+      in.diffusion_step.size(1) != in.frame_times.size(0))
+    fail("per-frame diffusion_step has " + std::to_string(in.diffusion_step.size(1)) + " frames, the input " +
+         std::to_string(in.frame_times.size(0)));
   below(in.atom_graph, in.graph_count, "atom_graph");
   below(in.bond_type, 50, "bond_type");
   below(in.bond_src, n, "bond_src");
@@ -145,8 +149,17 @@ PooledTokens HemePLMImpl::pool(const PoolingPartials& complete) {
   return pooling_->finish(complete);
 }
 
-torch::Tensor HemePLMImpl::time_conditioning(const torch::Tensor& diffusion_step) {
-  return time_mlp_(diffusion_step);
+torch::Tensor HemePLMImpl::time_conditioning(const torch::Tensor& diffusion_step,
+                                             const torch::Tensor& known_frames) {
+  if (diffusion_step.dim() != 2) return time_mlp_(diffusion_step);
+  // Per-frame steps: the tokens are shared by all frames, so they see the mean conditioning of the
+  // frames being generated (equal steps give exactly time_mlp(step)).
+  const auto graphs = diffusion_step.size(0), frames = diffusion_step.size(1);
+  const auto c = time_mlp_(diffusion_step.reshape({-1}));
+  const auto per_frame = c.view({graphs, frames, c.size(1)});
+  if (!known_frames.defined()) return per_frame.mean(1);
+  const auto free = known_frames.to(torch::kBool).logical_not().nonzero().squeeze(1).to(c.device());
+  return per_frame.index_select(1, free).mean(1);
 }
 
 std::pair<torch::Tensor, torch::Tensor> HemePLMImpl::attend(const TokenSet& ligand, const TokenSet& residues,
@@ -201,7 +214,7 @@ torch::Tensor HemePLMImpl::denoise(const HemePLMInput& in, const ContextEncoding
     if (has_cross_attention() && residue_count > 0 && ligand.numel() > 0) {
       std::tie(ligand_tokens.h, residue_tokens.h) =
           attend(ligand_tokens, residue_tokens, pooled_key_tokens(pooled, in.context_positions),
-                 time_mlp_(in.diffusion_step), in.graph_count);
+                 time_conditioning(in.diffusion_step, in.known_frames), in.graph_count);
     }
     // Per atom: residue atoms get their (attended) residue token on top of their own scalars, ligand
     // atoms their attended token (which already carries their scalars through the residuals).

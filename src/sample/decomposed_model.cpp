@@ -233,15 +233,18 @@ class DecomposedModel::Impl {
     }
   }
 
-  torch::Tensor epsilon(std::int64_t model_step, const torch::Tensor& x_t) {
+  /// steps: [1] one diffusion step for every frame, or [T] one per frame.
+  torch::Tensor epsilon(const torch::Tensor& steps, const torch::Tensor& x_t) {
     torch::Tensor context;  // [n_local, denoiser hidden]
-    if (has_context_) context = atom_context(model_step);
+    if (has_context_) context = atom_context(steps);
     auto eps = torch::Tensor();
     {
       Stopwatch watch(timings_.denoise);
       for (auto& batch : batches_) {
         auto& in = batch.input;
-        in.diffusion_step = torch::full({in.graph_count}, model_step, kIndex);
+        in.diffusion_step = steps.numel() == 1 && steps.dim() == 1
+                                ? steps.expand({in.graph_count}).contiguous()
+                                : steps.unsqueeze(0).expand({in.graph_count, steps.size(0)}).contiguous();
         const auto x = x_t.index_select(0, batch.rows).to(options_.dtype);
         const auto out = model_->denoise_with_context(
             in, context.defined() ? context.index_select(0, batch.rows) : torch::Tensor(), x);
@@ -332,13 +335,16 @@ class DecomposedModel::Impl {
   }
 
   /// Per-atom context of the owned atoms for this diffusion step, then sent to the ghosts.
-  torch::Tensor atom_context(std::int64_t model_step) {
+  torch::Tensor atom_context(const torch::Tensor& steps) {
     Stopwatch watch(timings_.attention);
     const auto ligand_count = ligand_h_.size(0);
     auto ligand_h = ligand_h_;
     auto residue_h = residue_tokens_;
     if (model_->has_cross_attention() && global_->residue_count() > 0 && ligand_count > 0) {
-      const auto c = model_->time_conditioning(torch::full({1}, model_step, kIndex));
+      const auto known = batches_.empty() ? torch::Tensor() : batches_.front().input.known_frames;
+      const auto c = steps.numel() == 1 && steps.dim() == 1
+                         ? model_->time_conditioning(steps)
+                         : model_->time_conditioning(steps.unsqueeze(0), known);
       const auto zeros = [](std::int64_t n) { return torch::zeros({n}, kIndex); };
       const model::TokenSet ligand{ligand_h_, ligand_x_, zeros(ligand_count), {}};
       const model::TokenSet residues{residue_tokens_, residue_anchors_, zeros(local_residue_count_), {}};
@@ -411,7 +417,14 @@ void DecomposedModel::begin_block(const torch::Tensor& known_frames, const torch
   impl_->begin_block(known_frames, known_atoms, x_given, context);
 }
 torch::Tensor DecomposedModel::epsilon(std::int64_t model_step, const torch::Tensor& x_t) {
-  return impl_->epsilon(model_step, x_t);
+  return impl_->epsilon(torch::full({1}, model_step, kIndex), x_t);
+}
+
+torch::Tensor DecomposedModel::epsilon(const torch::Tensor& frame_steps, const torch::Tensor& x_t) {
+  if (!frame_steps.defined() || frame_steps.dim() != 1 || frame_steps.size(0) != x_t.size(1))
+    throw UsageError("decomposed model: per-frame steps must hold one step per frame (" +
+                     std::to_string(x_t.size(1)) + ")");
+  return impl_->epsilon(frame_steps.to(torch::kInt64), x_t);
 }
 void DecomposedModel::update_ghosts(torch::Tensor& values) {
   impl_->update_ghosts(values);

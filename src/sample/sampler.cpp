@@ -27,6 +27,7 @@
 #include "hemeplm/train/model_input.hpp"
 #include "hemeplm/train/model_state.hpp"
 #include "hemeplm/train/training_checkpoint.hpp"
+#include "rolling_sampler.hpp"
 #include "sampling_setup.hpp"
 #include "tensor_all_reduce.hpp"
 
@@ -42,17 +43,6 @@ constexpr std::uint64_t kInitialNoise = 0xFFFFFFFFull;  // the "step" key of the
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-/// Keyed standard normals [n_local, T, 3] for the local atoms (ghost rows draw the owners' values).
-torch::Tensor keyed_noise(std::uint64_t seed, std::int64_t block, std::uint64_t step,
-                          const std::vector<std::int64_t>& atoms, std::int64_t frames) {
-  std::vector<std::int64_t> frame_ids(static_cast<std::size_t>(frames));
-  for (std::int64_t f = 0; f < frames; ++f) frame_ids[static_cast<std::size_t>(f)] = f;
-  auto z = torch::empty({static_cast<std::int64_t>(atoms.size()), frames, 3}, kF64);
-  diffusion::keyed_normals({seed, static_cast<std::uint64_t>(block), step}, atoms, frame_ids,
-                           Span<double>(z.data_ptr<double>(), static_cast<std::size_t>(z.numel())));
-  return z;
 }
 
 /// Torch's own warnings (e.g. "scatter_reduce() is in beta") go to the progress log instead of stderr,
@@ -82,21 +72,6 @@ double peak_rss_gb() {
   while (std::getline(status, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0 / 1024.0;
   return 0;
-}
-
-// x0 clipping for coordinates: x0_hat = (x_t - sqrt(1 - abar) eps) / sqrt(abar) is pulled back to within
-// `radius` of the conditioning positions `anchor`, and eps is re-derived from the clipped x0_hat so the
-// sampler's update stays the plain DDPM/DDIM one. Given entries have x_t == anchor and are unaffected
-// (their eps is zero and their x0_hat is the anchor). Per atom and frame, so ranks agree on every row.
-void clip_predicted_positions(const torch::Tensor& x_t, const torch::Tensor& anchor, double alpha_bar,
-                              double radius, torch::Tensor& eps) {
-  const double a = std::sqrt(alpha_bar), s = std::sqrt(1.0 - alpha_bar);
-  const auto x0 = (x_t - s * eps) / a;
-  const auto offset = x0 - anchor;
-  const auto length = offset.norm(2, {-1}, /*keepdim=*/true);
-  const auto scale = torch::clamp_max(radius / length.clamp_min(1e-12), 1.0);
-  const auto clipped = anchor + offset * scale;
-  eps = (x_t - a * clipped) / s;
 }
 
 }  // namespace
@@ -185,7 +160,9 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
   const auto [init_mean, init_noise] = schedule.initial_coefficients();
   const auto t0 = Clock::now();
   std::int64_t denoise_steps = 0;
-  for (std::int64_t block = start_block; block < setup.blocks; ++block) {
+  if (options.rolling)
+    denoise_steps = sample_rolling(comm, system, options, setup, dm, output, current, say).calls;
+  for (std::int64_t block = start_block; !options.rolling && block < setup.blocks; ++block) {
     // Given coordinates of the block, centred on all given entries (training centred x0 the same way).
     auto x_given = torch::empty({local_count, T, 3}, kF64);
     const auto start = current.index_select(0, local_index);

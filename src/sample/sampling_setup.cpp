@@ -155,6 +155,11 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
     throw UsageError("--inpaint-atoms is only used by --mode inpaint");
   }
   if (end) check_same_topology(system, *end, "--end structure");
+  if (o.rolling && s.mode != Mode::kForecast)
+    throw UsageError(
+        "--rolling generates a trajectory forward from its last frame: it works with --mode "
+        "forecast only (got --mode " +
+        o.mode + ")");
 
   // Checkpoint: model configuration, weights, and the training facts sampling follows.
   const auto checkpoint = parallel_io::read_checkpoint(o.checkpoint);
@@ -193,7 +198,24 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   s.block_frames = o.block_frames > 0 ? o.block_frames : std::max<std::int64_t>(window, 2);
   if (s.block_frames < 2) throw UsageError("--block-frames must be >= 2");
   const auto per_block = s.mode == Mode::kUnconditional ? s.block_frames : s.block_frames - 1;
-  if (s.mode == Mode::kTps) {
+  s.frames_per_block = per_block;
+  if (o.rolling) {
+    // One model call per finished frame: each "block" is one frame, the window holds T - 1 noise levels.
+    s.frames_per_block = 1;
+    s.blocks = o.frames;
+    s.total_frames = 1 + o.frames;
+    if (o.steps > 0 && o.steps % per_block != 0)
+      throw UsageError(
+          "--rolling gives every free frame of the window the same number of noise levels, so "
+          "--steps must be a multiple of " +
+          std::to_string(per_block) + " (--block-frames " + std::to_string(s.block_frames) +
+          " minus the known frame), or left out for " + std::to_string(per_block) + " (got --steps " +
+          std::to_string(o.steps) + ")");
+    if (!(training.value("per_frame_noise", 0.0) > 0))
+      say("warning: " + o.checkpoint +
+          " was trained without per-frame noise levels (hemeplm train --per-frame-noise); --rolling asks it "
+          "for windows it has not seen and its frames will be poor");
+  } else if (s.mode == Mode::kTps) {
     s.block_frames = o.frames + 2;
     s.blocks = 1;
     s.total_frames = o.frames + 2;
@@ -205,7 +227,8 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   s.noise = std::make_unique<diffusion::NoiseSchedule>(
       diffusion::parse_schedule_kind(training.value("schedule", std::string("linear"))), trained_steps);
   s.sampling = std::make_unique<diffusion::SamplingSchedule>(
-      *s.noise, diffusion::parse_sampler_kind(o.sampler), o.steps > 0 ? o.steps : trained_steps, o.eta);
+      *s.noise, diffusion::parse_sampler_kind(o.sampler),
+      o.rolling ? (o.steps > 0 ? o.steps : per_block) : (o.steps > 0 ? o.steps : trained_steps), o.eta);
 
   s.model = train::load_checkpoint_model(checkpoint, o.checkpoint, o.use_ema);
   s.model->to(o.float64 ? torch::kFloat64 : torch::kFloat32);  // the input tensors' dtype
@@ -239,6 +262,7 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   record["sampler"] = o.sampler;
   record["eta"] = o.eta;
   record["clip_x0"] = o.clip_x0;
+  if (o.rolling) record["rolling"] = true;  // only when set: files written before it existed still resume
   record["seed"] = o.seed;
   record["ema"] = o.use_ema;
   record["float64"] = o.float64;
@@ -248,9 +272,14 @@ SamplingSetup prepare_sampling(MPI_Comm comm, const System& system, const std::o
   record["dt_ps"] = s.dt_ps;
   s.config_json = record.dump();
   say("sampling " + o.mode + ": " + std::to_string(system.atom_count()) + " atoms in " +
-      std::to_string(s.plan.fragments.size()) + " fragments, " + std::to_string(s.blocks) + " block(s) of " +
-      std::to_string(s.block_frames) + " frames, " + std::to_string(s.sampling->size()) + " " + o.sampler +
-      " steps, " + std::to_string(s.dt_ps) + " ps between frames");
+      std::to_string(s.plan.fragments.size()) + " fragments, " +
+      (o.rolling
+           ? "rolling window of " + std::to_string(s.block_frames) + " frames (" +
+                 std::to_string(s.sampling->size()) + " staggered " + o.sampler + " levels, a frame every " +
+                 std::to_string(s.sampling->size() / per_block) + " call(s))"
+           : std::to_string(s.blocks) + " block(s) of " + std::to_string(s.block_frames) + " frames, " +
+                 std::to_string(s.sampling->size()) + " " + o.sampler + " steps") +
+      ", " + std::to_string(s.dt_ps) + " ps between frames");
   return s;
 }
 
@@ -272,8 +301,7 @@ OutputFile::OutputFile(MPI_Comm comm, const System& system, const SampleOptions&
   w.flush_interval_s = 0;  // every block is flushed explicitly: a killed run keeps its completed blocks
   if (energy_of_) w.observables = {"potential_energy"};
   const auto n = static_cast<std::int64_t>(system.atom_count());
-  const auto per_block = static_cast<std::int64_t>(
-      setup.mode == Mode::kUnconditional ? setup.block_frames : setup.block_frames - 1);
+  const auto per_block = setup.frames_per_block;
 
   std::vector<torch::Tensor> carried;  // frames of completed blocks from the partial file
   if (o.resume && std::filesystem::exists(partial_)) {
@@ -367,6 +395,28 @@ void OutputFile::finish() {
   if (rank_ == 0) std::filesystem::rename(writing, out_);
   MPI_Barrier(comm_);
   finished_ = true;
+}
+
+torch::Tensor keyed_noise(std::uint64_t seed, std::int64_t block, std::uint64_t step,
+                          const std::vector<std::int64_t>& atoms, std::int64_t frames) {
+  std::vector<std::int64_t> frame_ids(static_cast<std::size_t>(frames));
+  for (std::int64_t f = 0; f < frames; ++f) frame_ids[static_cast<std::size_t>(f)] = f;
+  auto z = torch::empty({static_cast<std::int64_t>(atoms.size()), frames, 3}, kF64);
+  diffusion::keyed_normals({seed, static_cast<std::uint64_t>(block), step}, atoms, frame_ids,
+                           Span<double>(z.data_ptr<double>(), static_cast<std::size_t>(z.numel())));
+  return z;
+}
+
+// Given entries have x_t == anchor and are unaffected (their eps is zero and their x0_hat is the anchor).
+void clip_predicted_positions(const torch::Tensor& x_t, const torch::Tensor& anchor, double alpha_bar,
+                              double radius, torch::Tensor& eps) {
+  const double a = std::sqrt(alpha_bar), s = std::sqrt(1.0 - alpha_bar);
+  const auto x0 = (x_t - s * eps) / a;
+  const auto offset = x0 - anchor;
+  const auto length = offset.norm(2, {-1}, /*keepdim=*/true);
+  const auto scale = torch::clamp_max(radius / length.clamp_min(1e-12), 1.0);
+  const auto clipped = anchor + offset * scale;
+  eps = (x_t - a * clipped) / s;
 }
 
 void throw_non_finite(MPI_Comm comm, const System& system, const torch::Tensor& eps,

@@ -32,6 +32,8 @@ struct SamplingSetup {
   decomposition::Plan plan;
   std::int64_t block_frames = 0;  ///< T
   std::int64_t blocks = 0;
+  std::int64_t frames_per_block =
+      0;                          ///< output frames per block (1 for the rolling sampler: a block is a call)
   std::int64_t total_frames = 0;  ///< in the finished file, frame 0 included
   std::vector<int> inpaint;       ///< generated atoms (inpaint)
   torch::Tensor end_positions;    ///< [N, 3] float64 (tps)
@@ -83,6 +85,17 @@ class OutputFile {
   bool finished_ = false;
   bool resumed_ = false;
 };
+
+/// Keyed standard normals [atoms.size(), frames, 3] keyed by (seed, block, step, frame f, global atom id), so
+/// ghost rows draw their owners' values and any rank count gives the same numbers.
+torch::Tensor keyed_noise(std::uint64_t seed, std::int64_t block, std::uint64_t step,
+                          const std::vector<std::int64_t>& atoms, std::int64_t frames);
+
+/// x0 clipping for coordinates: x0_hat = (x_t - sqrt(1 - abar) eps) / sqrt(abar) is pulled back to within
+/// `radius` of the conditioning positions `anchor` (same shape as x_t), and eps is re-derived from the
+/// clipped x0_hat so the sampler's update stays the plain DDPM/DDIM one. Per atom and frame.
+void clip_predicted_positions(const torch::Tensor& x_t, const torch::Tensor& anchor, double alpha_bar,
+                              double radius, torch::Tensor& eps);
 
 /// Collective error path when eps_hat has non-finite values at a step: names the first atom (lowest
 /// global id) and the count, on every rank. Never returns.

@@ -86,6 +86,8 @@ ordered_json options_json(const TrainingOptions& o) {
   j["diffusion_steps"] = o.diffusion_steps;
   j["schedule"] = o.schedule;
   j["kabsch"] = o.kabsch;
+  // Only when used, so that checkpoints written before the option existed resume unchanged.
+  if (o.per_frame_noise > 0) j["per_frame_noise"] = o.per_frame_noise;
   j["conditioning"] = o.conditioning;
   j["energy_weight"] = o.energy_weight;
   j["force_weight"] = o.force_weight;
@@ -151,6 +153,7 @@ class Trainer::Impl {
     loss.schedule = schedule.get();
     loss.mix = diffusion::parse_conditioning_mix(options.conditioning);
     loss.kabsch = options.kabsch;
+    loss.per_frame_noise = options.per_frame_noise;
     configure_targets();
     loss.energy_alpha = options.energy_ema;
     loss.seed = options.seed;
@@ -295,6 +298,9 @@ class Trainer::Impl {
                        std::to_string(o.window_frames));
     if (o.checkpoint_every < 1) throw UsageError("--checkpoint-every must be at least 1");
     if (o.diffusion_steps < 2) throw UsageError("--diffusion-steps must be at least 2");
+    if (!(o.per_frame_noise >= 0 && o.per_frame_noise <= 1))
+      throw UsageError("--per-frame-noise must be a probability in [0, 1] (got " +
+                       std::to_string(o.per_frame_noise) + ")");
     if (o.max_bad_steps < 1) throw UsageError("--max-bad-steps must be at least 1");
   }
 

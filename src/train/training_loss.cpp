@@ -8,6 +8,7 @@
 
 #include "hemeplm/diffusion/keyed_random.hpp"
 #include "hemeplm/diffusion/loss.hpp"
+#include "hemeplm/diffusion/rolling.hpp"
 
 namespace hemeplm::train {
 namespace {
@@ -36,7 +37,7 @@ void drop_context(model::HemePLMInput& in) {
 /// What one example draws from its key: conditioning, diffusion step and noise.
 struct Draw {
   diffusion::Conditioning conditioning;
-  std::int64_t step = 0;
+  torch::Tensor steps;  ///< [1] diffusion step, or [1, T] per-frame steps
   torch::Tensor noise;  ///< [N, T, 3]
   torch::Tensor free;   ///< [N, T] bool
 };
@@ -53,8 +54,13 @@ Draw draw_for(const TrainingExample& example, const ExampleKey& key, const LossS
                        ? diffusion::make_conditioning(diffusion::ConditioningMode::kUnconditional, n, frames,
                                                       ligand, first_frame, generator)
                        : diffusion::sample_conditioning(s.mix, n, frames, ligand, first_frame, generator);
-  d.step = torch::randint(s.schedule->steps(), {1}, generator, torch::TensorOptions().dtype(torch::kInt64))
-               .item<std::int64_t>();
+  d.steps = torch::randint(s.schedule->steps(), {1}, generator, torch::TensorOptions().dtype(torch::kInt64));
+  // Only drawn when enabled, so that runs without per-frame noise draw exactly what they always did.
+  if (s.stage == 2 && s.per_frame_noise > 0 &&
+      torch::rand({1}, generator, torch::TensorOptions().dtype(torch::kFloat64)).item<double>() <
+          s.per_frame_noise)
+    d.steps = diffusion::draw_frame_steps(d.conditioning.known_frames, frames, s.schedule->steps(), generator)
+                  .unsqueeze(0);
   // Drawn in float64 so float32 and float64 runs see the same noise.
   d.noise = torch::randn({n, frames, 3}, generator, torch::TensorOptions().dtype(torch::kFloat64));
   d.free = d.conditioning.free_entries(n, frames);
@@ -118,17 +124,19 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
   std::vector<Draw> draws;
   for (std::size_t i = 0; i < examples.size(); ++i) draws.push_back(draw_for(examples[i], keys[i], s));
 
-  // Group by mode: a batch shares its conditioning frames (the denoiser runs one [N, T, 3] tensor).
-  std::map<int, std::vector<std::size_t>> groups;
+  // Group by mode: a batch shares its conditioning frames (the denoiser runs one [N, T, 3] tensor), and
+  // by whether the steps are per frame (they concatenate into [B] or [B, T]).
+  std::map<std::pair<int, bool>, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < examples.size(); ++i)
-    groups[static_cast<int>(draws[i].conditioning.mode)].push_back(i);
+    groups[{static_cast<int>(draws[i].conditioning.mode), draws[i].steps.dim() == 2}].push_back(i);
 
   torch::Tensor total;
   const auto accumulate = [&total](const torch::Tensor& term) {
     total = total.defined() ? total + term : term;
   };
   if (s.diffusion_weight <= 0) groups.clear();  // property-only training: the denoiser does not run
-  for (const auto& [mode, members] : groups) {
+  for (const auto& [group, members] : groups) {
+    const int mode = group.first;
     std::vector<model::HemePLMInput> inputs;
     std::vector<torch::Tensor> x0, free, noise, weight, steps;
     for (std::size_t i : members) {
@@ -136,7 +144,7 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
       const Draw& d = draws[i];
       in.known_frames = d.conditioning.known_frames;
       in.known_atoms = d.conditioning.known_atoms;
-      in.diffusion_step = torch::tensor({d.step}, torch::kInt64);
+      in.diffusion_step = d.steps;
       in.x_given = examples[i].x0;  // replaced by the centred x0 below
       if (s.stage == 1 ||
           static_cast<diffusion::ConditioningMode>(mode) == diffusion::ConditioningMode::kUnconditional)
@@ -145,7 +153,7 @@ LossSums batch_loss(model::HemePLM& model, std::vector<TrainingExample>& example
       x0.push_back(examples[i].x0);
       free.push_back(d.free);
       noise.push_back(d.noise.to(dtype));
-      steps.push_back(torch::tensor({d.step}, torch::kInt64));
+      steps.push_back(d.steps);
       weight.push_back(examples[i].atom_weight.defined()
                            ? examples[i].atom_weight
                            : torch::ones({examples[i].x0.size(0)}, x0.back().options()));

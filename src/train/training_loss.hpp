@@ -34,6 +34,9 @@ struct LossSettings {
   const diffusion::NoiseSchedule* schedule = nullptr;
   diffusion::ConditioningMix mix;
   bool kabsch = true;
+  /// Probability that a stage-2 example draws per-frame noise levels (diffusion::draw_frame_steps) instead
+  /// of one step for the whole window: what the rolling sampler needs.
+  double per_frame_noise = 0;
   bool energy_terms = false;  ///< labels present and weights > 0
   double energy_weight = 0.05, force_weight = 0.95;
   double energy_alpha = 0.05;            ///< gradient of the EMA-smoothed energy term = alpha * d(L_E)

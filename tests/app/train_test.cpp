@@ -19,6 +19,7 @@
 
 #include "child_process.hpp"
 #include "hemeplm/parallel_io/checkpoint.hpp"
+#include "hemeplm/parallel_io/h5md.hpp"
 #include "test_support.hpp"
 
 namespace hemeplm::test {
@@ -193,7 +194,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadTrainInput{"UnknownSchedule",
                       {"--data", "DATA", "--stage", "1", "--schedule", "quadratic"},
                       {"schedule", "quadratic"}},
-        BadTrainInput{"UnknownModel", {"--data", "DATA", "--stage", "1", "--model", "huge"}, {"huge"}}),
+        BadTrainInput{"UnknownModel", {"--data", "DATA", "--stage", "1", "--model", "huge"}, {"huge"}},
+        BadTrainInput{"PerFrameNoiseAboveOne",
+                      {"--data", "DATA", "--stage", "2", "--frames", "2", "--per-frame-noise", "1.5"},
+                      {"--per-frame-noise", "1.5"}}),
     [](const ::testing::TestParamInfo<BadTrainInput>& p) { return std::string(p.param.name); });
 
 // --- learning -----------------------------------------------------------------------------------------
@@ -247,31 +251,36 @@ TEST(Train, Ala2LossFallsInStageOneThenStageTwoTrainsFromItsCheckpoint) {
   const std::string stage1_checkpoint = checkpoint_path(s1, steps1);
   ASSERT_TRUE(fs::exists(stage1_checkpoint));
 
+  // Stage 2 from the stage-1 checkpoint on 4-frame windows, plus `extra` options.
+  const auto stage2 = [&](const fs::path& out, std::int64_t steps, std::vector<std::string> extra) {
+    std::vector<std::string> args{"--data",
+                                  data,
+                                  "--stage",
+                                  "2",
+                                  "--init",
+                                  stage1_checkpoint,
+                                  "--frames",
+                                  "4",
+                                  "--steps",
+                                  std::to_string(steps),
+                                  "--batch",
+                                  "4",
+                                  "--lr",
+                                  "1e-3",
+                                  "--warmup-steps",
+                                  "5",
+                                  "--validation-windows",
+                                  "8",
+                                  "--threads",
+                                  "1",
+                                  "--checkpoint-dir",
+                                  out.string(),
+                                  "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_command(train(args), 300);
+  };
   const std::int64_t steps2 = 30;
-  const auto r2 = run_command(train({"--data",
-                                     data,
-                                     "--stage",
-                                     "2",
-                                     "--init",
-                                     stage1_checkpoint,
-                                     "--frames",
-                                     "4",
-                                     "--steps",
-                                     std::to_string(steps2),
-                                     "--batch",
-                                     "4",
-                                     "--lr",
-                                     "1e-3",
-                                     "--warmup-steps",
-                                     "5",
-                                     "--validation-windows",
-                                     "8",
-                                     "--threads",
-                                     "1",
-                                     "--checkpoint-dir",
-                                     s2.string(),
-                                     "--quiet"}),
-                              300);
+  const auto r2 = stage2(s2, steps2, {});
   ASSERT_EQ(r2.exit_status, 0) << r2.err;
   const auto rows2 = read_log((s2 / "train.jsonl").string());
   expect_one_row_per_step(rows2, steps2);
@@ -303,6 +312,30 @@ TEST(Train, Ala2LossFallsInStageOneThenStageTwoTrainsFromItsCheckpoint) {
   }
   EXPECT_GT(frozen, 0);
   EXPECT_GT(changed, 0) << "stage 2 changed no parameter";
+
+  // Per-frame noise levels on every window (what the rolling sampler needs): finite losses, the setting
+  // recorded; then `sample --rolling` from it runs without the untrained-windows warning, which the plain
+  // stage-2 checkpoint gets.
+  const fs::path s3 = dir.path() / "s3";
+  const auto r3 = stage2(s3, 10, {"--per-frame-noise", "1"});
+  ASSERT_EQ(r3.exit_status, 0) << r3.err;
+  for (const auto& row : training_rows(read_log((s3 / "train.jsonl").string())))
+    EXPECT_TRUE(std::isfinite(row["loss"].get<double>()));
+  const auto ck3 = pio::read_checkpoint(checkpoint_path(s3, 10));
+  EXPECT_DOUBLE_EQ(json::parse(ck3.config_json)["training"]["per_frame_noise"].get<double>(), 1.0);
+  EXPECT_FALSE(config["training"].contains("per_frame_noise")) << "recorded only when used";
+  for (const auto& [checkpoint, warned] : {std::pair<std::string, bool>{checkpoint_path(s3, 10), false},
+                                           std::pair<std::string, bool>{stage2_checkpoint, true}}) {
+    const auto out = (dir.path() / (warned ? "plain-rolling.h5md" : "rolling.h5md")).string();
+    const auto r = run_command(
+        {hemeplm_binary(), "sample", "--checkpoint", checkpoint, "--structure", data, "--mode", "forecast",
+         "--rolling", "--frames", "3", "--clip-x0", "2", "--threads", "1", "--out", out},
+        300);
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_NE(r.out.find("rolling window of 4 frames (3 staggered ddpm levels"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("without per-frame noise levels") != std::string::npos, warned) << r.out;
+    EXPECT_EQ(pio::H5mdReader(out).frame_count(), 4);
+  }
 }
 
 TEST(Train, Rmd17EthanolForceErrorFalls) {

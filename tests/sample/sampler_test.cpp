@@ -255,5 +255,69 @@ TEST_F(SamplerTest, ClippedRolloutOfAChaoticModelStaysNearItsStart) {
   EXPECT_GT(previous_block_end_distance, 0.05);  // it did move
 }
 
+// --rolling: one window with staggered levels, one frame per model call after W - 1 warm-up calls. The
+// trajectory is the same on one rank and on all (noise keyed by output frame and level), every frame is
+// finite and centred where the start structure is, and the mode/steps it cannot take are clear errors.
+TEST_F(SamplerTest, RollingSamplerIsRankIndependentAndEmitsOneFramePerCall) {
+  const System system = test::example_complex();
+  auto o = options("forecast", "");
+  o.checkpoint = smooth_checkpoint_;
+  o.rolling = true;
+  o.steps = 0;         // the window's T - 1 = 2 levels
+  o.block_frames = 4;  // 3 levels
+  o.frames = 5;
+  o.float64 = true;
+  o.out = dir_ + "/rolling-one.h5md";
+  if (rank_ == 0) {
+    const auto report = run_sampling(MPI_COMM_SELF, system, std::nullopt, o, nullptr);
+    EXPECT_EQ(report.frames_written, 6);
+    EXPECT_EQ(report.blocks, 5);
+    // 2 warm-up calls + 5 finishing calls.
+    EXPECT_NEAR(report.seconds_per_step * 7, report.seconds, 1e-9 + 1e-6 * report.seconds);
+  }
+  o.out = dir_ + "/rolling-all.h5md";
+  run_sampling(MPI_COMM_WORLD, system, std::nullopt, o, nullptr);
+  if (rank_ == 0) {
+    const int n = system.atom_count();
+    const auto one = read_all(dir_ + "/rolling-one.h5md", n);
+    const auto all = read_all(dir_ + "/rolling-all.h5md", n);
+    ASSERT_EQ(one.frames, 6);
+    ASSERT_EQ(all.frames, 6);
+    const double diff = max_difference(one, all);
+    std::printf("[ rolling: 1 rank vs all ranks: max |dx| = %.3e Å ]\n", diff);
+    EXPECT_LT(diff, 1e-8);
+    Vec3 start_centre{0, 0, 0};
+    for (int a = 0; a < n; ++a) start_centre = start_centre + system.positions[static_cast<std::size_t>(a)];
+    for (std::int64_t f = 1; f < all.frames; ++f) {
+      Vec3 centre{0, 0, 0};
+      double moved = 0;
+      for (int a = 0; a < n; ++a) {
+        const Vec3 p = all.positions[static_cast<std::size_t>(f * n + a)];
+        ASSERT_TRUE(std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) << "frame " << f;
+        centre = centre + p;
+        moved = std::max(moved, norm(p - all.positions[static_cast<std::size_t>((f - 1) * n + a)]));
+      }
+      EXPECT_LT(norm(centre - start_centre) / n, 1e-4) << "frame " << f;  // float32 file rounding
+      EXPECT_GT(moved, 1e-4) << "frame " << f;
+    }
+  }
+  const auto expect_usage = [&](SampleOptions bad, const std::string& needle) {
+    try {
+      run_sampling(MPI_COMM_WORLD, system, std::nullopt, bad, nullptr);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_status(), 2) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  auto bad = o;
+  bad.out = dir_ + "/rolling-bad.h5md";
+  bad.steps = 10;
+  expect_usage(bad, "--steps must be a multiple of 3");
+  bad.steps = 0;
+  bad.mode = "unconditional";
+  expect_usage(bad, "--mode forecast only");
+}
+
 }  // namespace
 }  // namespace hemeplm::sample

@@ -29,6 +29,10 @@ struct NoisedBatch {
 /// The alignment's rotation is the Kabsch rotation onto x0; its translation keeps the free entries'
 /// centroid at sqrt(abar) times x0's (where it already is), so the target stays CoM-free over the free
 /// entries also when some entries are known. With all entries free this is exactly the spec's alignment.
+///
+/// Per-frame noise levels: steps [B, T] (one step per graph and frame). The noise is then CoM-projected
+/// per graph and frame, and after the joint Kabsch rotation each frame's free centroid is put back at
+/// sqrt(abar_f) times x0's, so the target is CoM-free per frame (what the rolling sampler assumes).
 NoisedBatch corrupt(const NoiseSchedule& schedule, const torch::Tensor& x0, const torch::Tensor& graph,
                     std::int64_t graph_count, const torch::Tensor& steps, const torch::Tensor& free,
                     const torch::Tensor& noise, bool kabsch = true);

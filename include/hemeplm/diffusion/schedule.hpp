@@ -42,7 +42,7 @@ class NoiseSchedule {
   const torch::Tensor& posterior_mean_coef2() const { return posterior_mean_coef2_; }
 
   /// table[steps] gathered per graph and broadcast per atom: returns [N, 1, 1] float64 for steps [B] int64
-  /// and graph [N] int64, on graph's device.
+  /// and graph [N] int64, on graph's device; [N, T, 1] for per-frame steps [B, T].
   torch::Tensor per_atom(const torch::Tensor& table, const torch::Tensor& steps,
                          const torch::Tensor& graph) const;
 

@@ -28,7 +28,8 @@ struct MoleculeInput {
   torch::Tensor edge_src;        ///< [E] int64 (j)
   torch::Tensor edge_dst;        ///< [E] int64 (i)
   torch::Tensor edge_type;       ///< [E] int64 bond/hop type, < 50
-  torch::Tensor diffusion_step;  ///< [N] integer DDPM step of each atom's graph (broadcast by the caller)
+  /// [N] integer DDPM step of each atom's graph (broadcast by the caller), or [N, T] one per frame.
+  torch::Tensor diffusion_step;
 };
 
 /// Sinusoidal embedding SinEmb_d(t) = [sin(t f) || cos(t f)], f_k = exp(-k ln(1e4) / (d/2 - 1)).
@@ -78,7 +79,8 @@ class ESEmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ESEmbedding);
 
-/// h = input_linear([h0 || SinEmb32(step)]) broadcast to [N, T, H]; returns (h, edge_attr).
+/// h = input_linear([h0 || SinEmb32(step)]) broadcast to [N, T, H]; with per-frame steps [N, T] the
+/// step embedding differs per frame (T must equal `frames`); returns (h, edge_attr).
 /// Shared by both stages so the stage-1 names ("embedding", "input_linear") are the same.
 std::pair<torch::Tensor, torch::Tensor> embed_trajectory(ESEmbedding& embedding,
                                                          torch::nn::Linear& input_linear,

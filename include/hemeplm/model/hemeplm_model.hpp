@@ -45,7 +45,9 @@ struct HemePLMInput {
   torch::Tensor atom_features;   ///< [N, 42] features of core/features.hpp
   torch::Tensor atom_graph;      ///< [N] int64 graph of each atom, ascending
   std::int64_t graph_count = 1;
-  torch::Tensor diffusion_step;  ///< [B] int64 DDPM step of each graph
+  /// [B] int64 DDPM step of each graph, or [B, T] one per frame (per-frame noise levels: the rolling
+  /// sampler and the training that supports it; known frames carry step 0 there).
+  torch::Tensor diffusion_step;
 
   // Denoiser graph: the 3-hop bond graph, both directions, type < 50 (bond order / hop kind).
   torch::Tensor bond_src, bond_dst, bond_type;  ///< [Eb] int64
@@ -124,8 +126,10 @@ class HemePLMImpl : public torch::nn::Module {
                         const torch::Tensor& x_t);
   /// The pieces of denoise() for a caller that assembles the per-atom context itself (the decomposed
   /// sampler: ligand tokens complete on every rank, residues spread over ranks):
-  /// c = time_mlp(diffusion_step) [B, H_t] ...
-  torch::Tensor time_conditioning(const torch::Tensor& diffusion_step);
+  /// c = time_mlp(diffusion_step) [B, H_t]; for per-frame steps [B, T] the mean of time_mlp over the
+  /// free frames (known_frames [T] bool, undefined = all) ...
+  torch::Tensor time_conditioning(const torch::Tensor& diffusion_step,
+                                  const torch::Tensor& known_frames = {});
   /// ... the cross-attention stack on explicit token sets, returning the updated {ligand h, residue h}
   /// (unchanged without blocks); with `reduce`, the ligand -> residue attention is completed by it
   /// (CrossAttentionBlock::forward_partial), once per block ...

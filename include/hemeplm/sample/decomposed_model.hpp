@@ -66,6 +66,8 @@ class DecomposedModel {
   /// Collective. The blended eps_hat [n_local, T_free, 3] float64 for x_t [n_local, T, 3] float64 (every
   /// local row current): complete on owned rows, partial sums on the others.
   torch::Tensor epsilon(std::int64_t model_step, const torch::Tensor& x_t);
+  /// The same with one diffusion step per frame (frame_steps [T] int64; the rolling sampler).
+  torch::Tensor epsilon(const torch::Tensor& frame_steps, const torch::Tensor& x_t);
   /// Collective. Potential energy (kJ/mol) of the conformation `positions` ([n_local, 3] float64, every
   /// local row) from the energy head: each rank sums the atom energies of the atoms it owns, each
   /// evaluated in its fragment (exact when buffers cover ViSNet's receptive field), plus the head's mean.

@@ -8,6 +8,7 @@
 // centred x0; the free entries start at sqrt(abar) times their given centroid plus noise, which keeps
 // the centroid of the free entries exactly where the data put it (see docs/sampling.md). Noise is keyed
 // by (seed, block, step, frame, global atom id), so any rank count gives the same trajectory.
+// The rolling sampler (--rolling) keeps one window instead and emits a frame per model call.
 // Torch-free header: the CLI includes it.
 #pragma once
 
@@ -37,6 +38,11 @@ struct SampleOptions {
   /// step, then re-derives eps_hat from it: the coordinate analogue of DDPM's x0 clipping, which keeps an
   /// imperfect model's chain from running away. 0 = off (the plain sampler).
   double clip_x0 = 0.0;
+  /// Rolling (diagonal) sampler, forecast only: the window's T - 1 free frames sit at staggered noise
+  /// levels, each model call advances every frame one level and finishes one frame (docs/sampling.md).
+  /// Needs a checkpoint trained with --per-frame-noise; the levels are a `steps`-step schedule (a multiple
+  /// of T - 1; default T - 1, one level per position): a frame is finished every steps / (T - 1) calls.
+  bool rolling = false;
   std::uint64_t seed = 0;
   std::string ranks_plan;  ///< plan file; empty = make one for this run's ranks
   /// Per-residue embeddings (HDF5/NPY, docs/residue-embeddings.md) for a checkpoint trained with

@@ -42,6 +42,9 @@ struct TrainingOptions {
   int diffusion_steps = 1000;
   std::string schedule = "linear";  ///< linear (scaled) | cosine
   bool kabsch = true;
+  /// Probability that a stage-2 example draws staggered per-frame noise levels (the rolling sampler's
+  /// windows, diffusion/rolling.hpp) instead of one level for the window; 0 = the plain training.
+  double per_frame_noise = 0;
   std::string conditioning = "forecast=0.5,tps=0.2,inpaint=0.2,unconditional=0.1";
   double energy_weight = 0.05;  ///< lambda_E (used when every dataset has energies and forces)
   double force_weight = 0.95;   ///< lambda_F
