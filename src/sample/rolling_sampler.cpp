@@ -25,18 +25,13 @@ constexpr std::uint64_t kEnteringNoise = 0xFFFFFFFEull;  // the "level" key of a
 }  // namespace
 
 RollingCounts sample_rolling(MPI_Comm comm, const System& system, const SampleOptions& options,
-                             const SamplingSetup& setup, DecomposedModel& dm, OutputFile& output,
-                             const torch::Tensor& start,
+                             const SamplingSetup& setup, DecomposedModel& dm, const RankRows& rows,
+                             OutputFile& output, const torch::Tensor& start,
                              const std::function<void(const std::string&)>& progress) {
   const auto n = static_cast<std::int64_t>(system.atom_count());
   const auto& local = dm.local_atoms();
   const auto local_count = static_cast<std::int64_t>(local.size());
-  const auto local_index = torch::tensor(local, kIndex);
-  std::vector<std::int64_t> owned_atoms;
-  for (const int r : dm.owned_rows()) owned_atoms.push_back(local[static_cast<std::size_t>(r)]);
-  const auto owned_rows =
-      torch::tensor(std::vector<std::int64_t>(dm.owned_rows().begin(), dm.owned_rows().end()), kIndex);
-  const auto owned_index = torch::tensor(owned_atoms, kIndex);
+  const auto& owned_rows = rows.owned_rows;
   const auto& schedule = *setup.sampling;
   const auto frames = setup.block_frames;  // T: the known frame and W free ones
   const auto w = frames - 1;
@@ -66,11 +61,11 @@ RollingCounts sample_rolling(MPI_Comm comm, const System& system, const SampleOp
   };
 
   // Centred on the start frame; every generated frame keeps that centroid.
-  auto com = start.index_select(0, owned_index).sum(0).contiguous();
+  auto com = start.index_select(0, rows.owned_index).sum(0).contiguous();
   all_reduce(com, MPI_SUM, comm);
   com /= static_cast<double>(n);
-  auto known = start.index_select(0, local_index) - com;  // [n_local, 3]
-  std::int64_t next = output.frames_written();            // output index of the frame at position 1
+  auto known = start.index_select(0, rows.local_index) - com;  // [n_local, 3]
+  std::int64_t next = output.frames_written();                 // output index of the frame at position 1
   auto x = torch::empty({local_count, frames, 3}, kF64);
   x.select(1, 0).copy_(known);
   for (std::int64_t j = 1; j <= w; ++j) x.select(1, j).copy_(entering(next + j - 1));
@@ -98,7 +93,7 @@ RollingCounts sample_rolling(MPI_Comm comm, const System& system, const SampleOp
             keyed_noise(options.seed, next + j - 1, static_cast<std::uint64_t>(k), local, 1).select(1, 0));
     }
     if (!project_frames({&eps, &z}))
-      throw_non_finite(comm, system, eps, owned_rows, owned_atoms, next, window.level(1),
+      throw_non_finite(comm, system, eps, owned_rows, rows.owned_atoms, next, window.level(1),
                        schedule.model_step(window.level(1)));
     if (options.clip_x0 > 0) {
       for (std::int64_t j = 1; j <= w; ++j) {
@@ -124,20 +119,18 @@ RollingCounts sample_rolling(MPI_Comm comm, const System& system, const SampleOp
                     Span<double>(out.data_ptr<double>(), count));
       x.select(1, j).copy_(out);
     }
-    const bool finished = window.advance();
-    dm.update_ghosts(x);
     ++counts.calls;
-    if (!finished) continue;
+    if (!window.advance()) {
+      dm.update_ghosts(x);
+      continue;
+    }
 
-    // Position 1 is clean: write it (whole system on every rank, rounded to the file's float32 so a
-    // resumed run starts from exactly what was written) and slide the window by one frame.
-    auto gathered = torch::zeros({n, 1, 3}, kF64);
-    gathered.index_copy_(0, owned_index, x.index_select(0, owned_rows).narrow(1, 1, 1) + com);
-    all_reduce(gathered, MPI_SUM, comm);
-    gathered = gathered.to(torch::kFloat32).to(torch::kFloat64);
+    // Position 1 is clean: write it (the gather reads owned rows only) and slide the window by one frame;
+    // the ghost rows are brought up to date once, after the slide.
+    const auto gathered = gather_frames(x.narrow(1, 1, 1), com, rows, n, comm);
     output.append_block(gathered, next);
     ++counts.frames;
-    known = gathered.select(1, 0).index_select(0, local_index) - com;
+    known = gathered.select(1, 0).index_select(0, rows.local_index) - com;
     x.narrow(1, 1, w - 1).copy_(x.narrow(1, 2, w - 1).clone());
     x.select(1, 0).copy_(known);
     ++next;

@@ -26,8 +26,8 @@ struct RollingCounts {
 /// setup.total_frames frames. Noise is keyed by (seed, output frame index, level), so any rank count
 /// gives the same frames; a resumed run starts a new window (warm-up) from the last written frame.
 RollingCounts sample_rolling(MPI_Comm comm, const System& system, const SampleOptions& options,
-                             const SamplingSetup& setup, DecomposedModel& dm, OutputFile& output,
-                             const torch::Tensor& start,
+                             const SamplingSetup& setup, DecomposedModel& dm, const RankRows& rows,
+                             OutputFile& output, const torch::Tensor& start,
                              const std::function<void(const std::string&)>& progress);
 
 }  // namespace hemeplm::sample

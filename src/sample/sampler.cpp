@@ -104,11 +104,9 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
   dm_options.cutoff = setup.model->config().visnet.cutoff;
   DecomposedModel dm(comm, setup.model, setup.global, plan, system.box, dm_options);
   const auto& local = dm.local_atoms();
-  const auto owned_rows =
-      torch::tensor(std::vector<std::int64_t>(dm.owned_rows().begin(), dm.owned_rows().end()), kIndex);
-  std::vector<std::int64_t> owned_atoms;
-  for (const int r : dm.owned_rows()) owned_atoms.push_back(local[static_cast<std::size_t>(r)]);
-  const auto owned_index = torch::tensor(owned_atoms, kIndex);
+  const auto rows = rank_rows(dm);
+  const auto& owned_rows = rows.owned_rows;
+  const auto& local_index = rows.local_index;
   const auto local_count = static_cast<std::int64_t>(local.size());
 
   // Masks of the block (same for every block).
@@ -138,7 +136,6 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
   for (std::int64_t f = mode == Mode::kUnconditional ? 0 : 1; f < T; ++f) out_frames.push_back(f);
 
   // Output (frame 0 plus whatever a resumed file already holds).
-  const auto local_index = torch::tensor(local, kIndex);
   std::function<double(const torch::Tensor&)> energy_of;
   if (options.energies) {
     energy_of = [&](const torch::Tensor& positions) {
@@ -161,7 +158,7 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
   const auto t0 = Clock::now();
   std::int64_t denoise_steps = 0;
   if (options.rolling)
-    denoise_steps = sample_rolling(comm, system, options, setup, dm, output, current, say).calls;
+    denoise_steps = sample_rolling(comm, system, options, setup, dm, rows, output, current, say).calls;
   for (std::int64_t block = start_block; !options.rolling && block < setup.blocks; ++block) {
     // Given coordinates of the block, centred on all given entries (training centred x0 the same way).
     auto x_given = torch::empty({local_count, T, 3}, kF64);
@@ -213,7 +210,7 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
       if (schedule.noise_scale(k) > 0)
         noise = keyed_noise(options.seed, block, static_cast<std::uint64_t>(k), local, T);
       if (!project(eps, noise))
-        throw_non_finite(comm, system, eps, owned_rows, owned_atoms, block, k, schedule.model_step(k));
+        throw_non_finite(comm, system, eps, owned_rows, rows.owned_atoms, block, k, schedule.model_step(k));
       if (options.clip_x0 > 0) {
         clip_predicted_positions(x, x_given, schedule.alpha_bar(k), options.clip_x0, eps);
         project(eps, none);  // clipping moved the free entries' centroid of eps_hat a little
@@ -230,13 +227,9 @@ SampleReport run_sampling(MPI_Comm comm, const System& system, const std::option
       ++denoise_steps;
     }
 
-    // The block's output frames, whole system on every rank, rounded to the file's float32 so that a
-    // resumed run continues from exactly what an uninterrupted one continued from.
-    const auto frames_index = torch::tensor(out_frames, kIndex);
-    auto gathered = torch::zeros({n, static_cast<std::int64_t>(out_frames.size()), 3}, kF64);
-    gathered.index_copy_(0, owned_index, x.index_select(0, owned_rows).index_select(1, frames_index) + com);
-    all_reduce(gathered, MPI_SUM, comm);
-    gathered = gathered.to(torch::kFloat32).to(torch::kFloat64);
+    // The block's output frames, whole system on every rank.
+    const auto gathered =
+        gather_frames(x.index_select(1, torch::tensor(out_frames, kIndex)), com, rows, n, comm);
     output.append_block(gathered, block);
     current = gathered.select(1, gathered.size(1) - 1).contiguous();
     if (root && log && !options.quiet) {

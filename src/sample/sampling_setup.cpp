@@ -397,6 +397,26 @@ void OutputFile::finish() {
   finished_ = true;
 }
 
+RankRows rank_rows(const DecomposedModel& dm) {
+  const auto index = torch::TensorOptions().dtype(torch::kInt64);
+  const auto& local = dm.local_atoms();
+  RankRows r;
+  r.local_index = torch::tensor(local, index);
+  r.owned_rows =
+      torch::tensor(std::vector<std::int64_t>(dm.owned_rows().begin(), dm.owned_rows().end()), index);
+  for (const int row : dm.owned_rows()) r.owned_atoms.push_back(local[static_cast<std::size_t>(row)]);
+  r.owned_index = torch::tensor(r.owned_atoms, index);
+  return r;
+}
+
+torch::Tensor gather_frames(const torch::Tensor& local, const torch::Tensor& centre, const RankRows& rows,
+                            std::int64_t atoms, MPI_Comm comm) {
+  auto gathered = torch::zeros({atoms, local.size(1), 3}, kF64);
+  gathered.index_copy_(0, rows.owned_index, local.index_select(0, rows.owned_rows) + centre);
+  all_reduce(gathered, MPI_SUM, comm);
+  return gathered.to(torch::kFloat32).to(torch::kFloat64);
+}
+
 torch::Tensor keyed_noise(std::uint64_t seed, std::int64_t block, std::uint64_t step,
                           const std::vector<std::int64_t>& atoms, std::int64_t frames) {
   std::vector<std::int64_t> frame_ids(static_cast<std::size_t>(frames));

@@ -18,6 +18,7 @@
 #include "hemeplm/diffusion/schedule.hpp"
 #include "hemeplm/model/hemeplm_model.hpp"
 #include "hemeplm/parallel_io/h5md.hpp"
+#include "hemeplm/sample/decomposed_model.hpp"
 #include "hemeplm/sample/fragment_input.hpp"
 #include "hemeplm/sample/sampler.hpp"
 
@@ -85,6 +86,21 @@ class OutputFile {
   bool finished_ = false;
   bool resumed_ = false;
 };
+
+/// Index tensors of this rank's rows (DecomposedModel's local atoms) that both samplers use.
+struct RankRows {
+  torch::Tensor local_index;              ///< [n_local] global atom id of every local row
+  torch::Tensor owned_rows;               ///< local rows of the owned atoms
+  torch::Tensor owned_index;              ///< their global ids
+  std::vector<std::int64_t> owned_atoms;  ///< the same ids as a vector (error messages)
+};
+RankRows rank_rows(const DecomposedModel& dm);
+
+/// Collective: the whole system's frames [N, F, 3] on every rank from each rank's owned rows of `local`
+/// ([n_local, F, 3], coordinates relative to `centre` [3], which is added back), rounded to the file's
+/// float32 so that a resumed run continues from exactly what was written.
+torch::Tensor gather_frames(const torch::Tensor& local, const torch::Tensor& centre, const RankRows& rows,
+                            std::int64_t atoms, MPI_Comm comm);
 
 /// Keyed standard normals [atoms.size(), frames, 3] keyed by (seed, block, step, frame f, global atom id), so
 /// ghost rows draw their owners' values and any rank count gives the same numbers.

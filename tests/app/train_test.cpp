@@ -252,7 +252,7 @@ TEST(Train, Ala2LossFallsInStageOneThenStageTwoTrainsFromItsCheckpoint) {
   ASSERT_TRUE(fs::exists(stage1_checkpoint));
 
   // Stage 2 from the stage-1 checkpoint on 4-frame windows, plus `extra` options.
-  const auto stage2 = [&](const fs::path& out, std::int64_t steps, std::vector<std::string> extra) {
+  const auto stage2 = [&](const fs::path& out, std::int64_t step_count, std::vector<std::string> extra) {
     std::vector<std::string> args{"--data",
                                   data,
                                   "--stage",
@@ -262,7 +262,7 @@ TEST(Train, Ala2LossFallsInStageOneThenStageTwoTrainsFromItsCheckpoint) {
                                   "--frames",
                                   "4",
                                   "--steps",
-                                  std::to_string(steps),
+                                  std::to_string(step_count),
                                   "--batch",
                                   "4",
                                   "--lr",

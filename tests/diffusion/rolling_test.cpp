@@ -31,8 +31,9 @@ TEST(RollingWindow, EveryFrameGetsEachLevelOnceInOrderAndFramesFinishEveryMCalls
       std::vector<std::vector<std::int64_t>> updates(400);
       std::vector<std::int64_t> finished_at_call;
       for (std::int64_t call = 0; call < 80; ++call) {
-        if (call < (w - 1) * m)
+        if (call < (w - 1) * m) {
           EXPECT_TRUE(window.warming_up()) << "W=" << w << " m=" << m << " call " << call;
+        }
         for (std::int64_t j = 1; j <= w; ++j) {
           if (!window.warming_up()) {  // steady state: the staircase, position j within its m levels
             EXPECT_GE(window.level(j), (j - 1) * m);

@@ -15,11 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
 // A Python string literal for PyMOL's "/python" command lines.
 std::string python_literal(const std::string& text) {
   std::string out = "'";

@@ -140,14 +140,10 @@ ChildResult run_child_process(const std::vector<std::string>& argv, const std::s
   return result;
 }
 
-namespace {
-
-bool is_file(const std::filesystem::path& p) {
+bool is_file(const std::string& path) {
   std::error_code ec;
-  return std::filesystem::is_regular_file(p, ec);
+  return std::filesystem::is_regular_file(path, ec);
 }
-
-}  // namespace
 
 std::string find_tool_script(const std::string& name, const char* env_var) {
   namespace fs = std::filesystem;

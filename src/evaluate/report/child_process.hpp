@@ -28,6 +28,9 @@ std::string find_tool_script(const std::string& name, const char* env_var);
 /// belong to it; a pyenv or conda python3 earlier in PATH would hide them), else python3 from PATH.
 std::string python_interpreter(const std::string& requested);
 
+/// Whether `path` is a regular file (false on any error, e.g. no permission to look).
+bool is_file(const std::string& path);
+
 /// The last non-empty line of a text, trimmed.
 std::string last_nonempty_line(const std::string& text);
 

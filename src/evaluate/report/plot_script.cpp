@@ -11,17 +11,6 @@
 #include "hemeplm/evaluate/report.hpp"
 
 namespace hemeplm::evaluate {
-namespace {
-
-namespace fs = std::filesystem;
-
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
-}  // namespace
-
 std::string find_plot_script() {
   return find_tool_script("evaluate_plots.py", "HEMEPLM_PLOT_SCRIPT");
 }
